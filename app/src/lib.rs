@@ -1,0 +1,1 @@
+//! The operations dashboard (filled in by the dashboard work).

@@ -1,0 +1,312 @@
+//! Persistence. The engine talks to one [`Store`]; each backend implements it
+//! so that every state transition is one transaction.
+//!
+//! A [`Transition`] carries everything one step changes (events to append,
+//! tasks to add or drop, the workflow row's new state) plus the fence it must
+//! pass (the lease token of the task it completes). [`Store::commit`] takes a
+//! batch so a single writer can group many transitions into one transaction;
+//! each transition is checked and applied on its own, so a stale one is
+//! skipped without failing its neighbours.
+
+mod rows;
+mod sql;
+pub mod sqlite;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use tokio::sync::Notify;
+
+use crate::activity::ActivityOptions;
+use crate::clock::Timestamp;
+use crate::error::Result;
+use crate::history::{Event, EventKind, Failure, ReusedStep};
+use crate::workflow::{
+    Counts, Cursor, ListFilter, ListPage, PendingActivity, PendingTimer, RetryMode, RunSummary,
+    WorkflowRecord, WorkflowStatus,
+};
+
+/// The three kinds of work in the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskKind {
+    Workflow,
+    Activity,
+    Timer,
+}
+
+impl TaskKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Workflow => "workflow",
+            Self::Activity => "activity",
+            Self::Timer => "timer",
+        }
+    }
+}
+
+/// A claimed task: its row id and the token of this claim. Completing the
+/// task needs the token; once the lease expires and someone else claims the
+/// task, the old token no longer matches (the fence).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskRef {
+    pub id: i64,
+    pub lease_token: String,
+}
+
+/// A workflow task: "run this workflow's code against its new events".
+#[derive(Debug, Clone)]
+pub struct WorkflowTask {
+    pub task: TaskRef,
+    pub workflow_id: String,
+    pub run: u32,
+    pub workflow_type: String,
+}
+
+/// An activity attempt to run.
+#[derive(Debug, Clone)]
+pub struct ActivityTask {
+    pub task: TaskRef,
+    pub workflow_id: String,
+    pub run: u32,
+    pub seq: u32,
+    pub name: String,
+    pub input: Value,
+    pub attempt: u32,
+    pub options: ActivityOptions,
+    pub scheduled_at: Timestamp,
+}
+
+/// A timer whose fire time has come.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueTimer {
+    pub workflow_id: String,
+    pub run: u32,
+    pub seq: u32,
+}
+
+/// A task a workflow task creates.
+#[derive(Debug, Clone)]
+pub enum NewTask {
+    Activity {
+        seq: u32,
+        name: String,
+        input: Value,
+        options: ActivityOptions,
+    },
+    Timer {
+        seq: u32,
+        fire_at: Timestamp,
+    },
+}
+
+/// How a workflow run ended.
+#[derive(Debug, Clone)]
+pub struct Closing {
+    pub status: WorkflowStatus,
+    pub result: Option<Value>,
+    pub error: Option<Failure>,
+}
+
+/// One state transition. Each is applied atomically, alone or in a batch.
+#[derive(Debug, Clone)]
+pub enum Transition {
+    /// Create a workflow (run 1) with its `WorkflowStarted` event and first
+    /// workflow task, unless the id exists.
+    Start {
+        id: String,
+        workflow_type: String,
+        input: Value,
+        now: Timestamp,
+    },
+    /// A workflow task's outcome: append `events`, add `new_tasks`, drop the
+    /// tasks of `cancelled` operations, maybe close the run. Fenced by the
+    /// task's lease token. If events arrived after `consumed_through`, the
+    /// workflow task is released for another round instead of deleted.
+    CompleteWorkflowTask {
+        task: TaskRef,
+        workflow_id: String,
+        run: u32,
+        consumed_through: u64,
+        events: Vec<EventKind>,
+        new_tasks: Vec<NewTask>,
+        cancelled: Vec<u32>,
+        current_step: Option<String>,
+        closing: Option<Closing>,
+        now: Timestamp,
+    },
+    /// Give a claimed task back unfinished (shutdown, or a cache mismatch).
+    ReleaseTask { task: TaskRef, now: Timestamp },
+    /// An activity finished for good: drop its task, append its outcome,
+    /// wake the workflow. Fenced by the lease token.
+    CompleteActivity {
+        task: TaskRef,
+        workflow_id: String,
+        run: u32,
+        outcome: EventKind,
+        now: Timestamp,
+    },
+    /// An activity attempt failed and will be retried at `next_attempt_at`.
+    /// Fenced by the lease token.
+    RetryActivity {
+        task: TaskRef,
+        workflow_id: String,
+        run: u32,
+        seq: u32,
+        attempt: u32,
+        error: Failure,
+        next_attempt_at: Timestamp,
+        now: Timestamp,
+    },
+    /// A due timer fires: drop its task, append `TimerFired`, wake the workflow.
+    FireTimer {
+        workflow_id: String,
+        run: u32,
+        seq: u32,
+        now: Timestamp,
+    },
+    /// Record a cancel request on the current run and wake it.
+    RequestCancel {
+        id: String,
+        reason: String,
+        now: Timestamp,
+    },
+    /// Stop the current run at once: close it, drop its tasks.
+    Terminate {
+        id: String,
+        reason: String,
+        now: Timestamp,
+    },
+    /// Deliver a signal to the current run and wake it.
+    Signal {
+        id: String,
+        name: String,
+        payload: Value,
+        now: Timestamp,
+    },
+    /// Make a pending, not running activity of the current run due now.
+    RetryActivityNow { id: String, seq: u32, now: Timestamp },
+    /// Make a pending timer of the current run due now.
+    FireTimerNow { id: String, seq: u32, now: Timestamp },
+    /// Start run `from_run + 1` of a closed workflow, linked to it.
+    Retry {
+        id: String,
+        from_run: u32,
+        mode: RetryMode,
+        resume: Vec<ReusedStep>,
+        now: Timestamp,
+    },
+}
+
+/// What applying one transition did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Applied {
+    /// Done as asked.
+    Done,
+    /// A workflow task's events were appended from this history position on.
+    Appended { first_event_id: u64 },
+    /// A workflow was created, or a retry started this run.
+    Started { run: u32 },
+    /// `Start` found the id taken; nothing was written.
+    AlreadyExists(Box<WorkflowRecord>),
+    /// The fence failed (lease lost, task or workflow gone); nothing was written.
+    Stale,
+    /// No workflow has this id; nothing was written.
+    NotFound,
+    /// The action does not fit the state; nothing was written.
+    WrongState {
+        status: WorkflowStatus,
+        message: String,
+    },
+    /// The activity or timer named is not pending; nothing was written.
+    NoSuchOperation,
+}
+
+/// Which pending activities to list.
+#[derive(Debug, Clone, Default)]
+pub struct ActivityQuery {
+    pub workflow_id: Option<String>,
+    /// Only those backing off after a failure.
+    pub backing_off_only: bool,
+    pub limit: u32,
+}
+
+/// A database holding workflows, their histories and the work queue.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Applies each transition in its own all-or-nothing unit, all in as few
+    /// database commits as the backend can (ideally one). Returns one
+    /// [`Applied`] per transition, in order. An `Err` means none was applied.
+    async fn commit(&self, batch: &[Transition]) -> Result<Vec<Applied>>;
+
+    /// Leases up to `limit` due workflow tasks (visible, not leased or lease
+    /// expired) until `now + lease`.
+    async fn claim_workflow_tasks(
+        &self,
+        owner: &str,
+        now: Timestamp,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<WorkflowTask>>;
+
+    /// Leases up to `limit` due activity tasks until `now + lease +` each
+    /// one's start-to-close timeout.
+    async fn claim_activity_tasks(
+        &self,
+        owner: &str,
+        now: Timestamp,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<ActivityTask>>;
+
+    /// Extends a held lease; `false` when the task is gone or not ours
+    /// (the activity was cancelled, or the lease was lost).
+    async fn heartbeat(&self, task: &TaskRef, until: Timestamp) -> Result<bool>;
+
+    /// Up to `limit` timers due at `now`.
+    async fn due_timers(&self, now: Timestamp, limit: u32) -> Result<Vec<DueTimer>>;
+
+    /// The earliest time a task of `kind` becomes due (or its lease
+    /// expires), for sleeping until then.
+    async fn next_due(&self, kind: TaskKind) -> Result<Option<Timestamp>>;
+
+    /// The current run of a workflow.
+    async fn workflow(&self, id: &str) -> Result<Option<WorkflowRecord>>;
+
+    /// All runs of a workflow id, oldest first.
+    async fn runs(&self, id: &str) -> Result<Vec<RunSummary>>;
+
+    /// A run's events with id greater than `after`, in order.
+    async fn history(&self, id: &str, run: u32, after: u64) -> Result<Vec<Event>>;
+
+    /// Pending activities, oldest first.
+    async fn pending_activities(
+        &self,
+        query: &ActivityQuery,
+        now: Timestamp,
+    ) -> Result<Vec<PendingActivity>>;
+
+    /// Pending timers, soonest first; all workflows when `workflow_id` is None.
+    async fn pending_timers(&self, workflow_id: Option<&str>, limit: u32)
+    -> Result<Vec<PendingTimer>>;
+
+    /// One page of workflows, newest first.
+    async fn list(
+        &self,
+        filter: &ListFilter,
+        after: Option<&Cursor>,
+        limit: u32,
+        now: Timestamp,
+    ) -> Result<ListPage>;
+
+    /// Workflows per status matching `filter` (its status ignored).
+    async fn counts(&self, filter: &ListFilter, now: Timestamp) -> Result<Counts>;
+
+    /// Notified when another process may have added work (PostgreSQL
+    /// LISTEN/NOTIFY); `None` for single-process backends.
+    fn external_wakeups(&self) -> Option<Arc<Notify>> {
+        None
+    }
+}

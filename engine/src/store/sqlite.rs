@@ -1,0 +1,105 @@
+//! The embedded backend: one SQLite file in WAL mode, fsync on every commit
+//! (`synchronous = FULL`), for one process on one machine.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+use tokio::sync::Notify;
+
+use super::sql::{Dialect, sql_store};
+use crate::error::{Error, Result};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+
+/// The SQLite [`Store`](super::Store).
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), engine::Error> {
+/// use engine::store::sqlite::SqliteStore;
+/// let store = SqliteStore::open("sqlite://data/steadfast.db").await?; // created if missing
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    const DIALECT: Dialect = Dialect {
+        begin: "BEGIN IMMEDIATE",
+        lock_row: "",
+        skip_locked: "",
+    };
+
+    /// Opens (creating if missing) the database at `url` (`sqlite://path` or
+    /// `sqlite::memory:`), creates its folder, and migrates the schema.
+    /// A database written by a newer Steadfast is refused with
+    /// [`Error::SchemaTooNew`] and left untouched.
+    pub async fn open(url: &str) -> Result<Self> {
+        let open_error = |message: String| Error::Open {
+            url: url.to_string(),
+            message,
+        };
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| open_error(e.to_string()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let path = options.get_filename().to_path_buf();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+            && path.as_os_str() != ":memory:"
+        {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| open_error(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .min_connections(1)
+            .connect_with(options)
+            .await
+            .map_err(|e| open_error(e.to_string()))?;
+        migrate(&pool).await.map_err(|e| match e {
+            Error::SchemaTooNew { .. } => e,
+            other => open_error(other.to_string()),
+        })?;
+        Ok(Self { pool })
+    }
+
+    /// The connection pool (for tools that read the same file).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    fn committed(&self, _batch: &[super::Transition]) {}
+
+    fn wakeups(&self) -> Option<Arc<Notify>> {
+        None
+    }
+}
+
+/// Applies pending migrations; refuses a schema newer than this build's.
+pub(crate) async fn migrate(pool: &SqlitePool) -> Result<()> {
+    let supported = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
+    let has_table: Option<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+    )
+    .fetch_optional(pool)
+    .await?;
+    if has_table.is_some() {
+        let found: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
+            .fetch_one(pool)
+            .await?;
+        if let Some(found) = found.filter(|f| *f > supported) {
+            return Err(Error::SchemaTooNew { found, supported });
+        }
+    }
+    MIGRATOR.run(pool).await?;
+    Ok(())
+}
+
+sql_store!(SqliteStore, sqlx::Sqlite, sqlx::SqliteConnection);

@@ -1,0 +1,447 @@
+//! The loops that do the work: claim workflow tasks and advance instances,
+//! claim activity tasks and run them, fire due timers.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use futures::FutureExt;
+use tokio::sync::{Semaphore, watch};
+
+use crate::activity::{ActivityContext, ActivityError};
+use crate::clock::Clock;
+use crate::error::Result;
+use crate::history::{EventKind, Failure};
+use crate::instance::Instance;
+use crate::registry::Registry;
+use crate::store::{ActivityTask, Applied, Closing, Store, TaskKind, Transition, WorkflowTask};
+use crate::workflow::WorkflowStatus;
+use crate::writer::Writer;
+
+/// How this process works on the queue.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Whether this process runs workers at all (an API-only process does not).
+    pub enabled: bool,
+    /// Workflow tasks processed at once.
+    pub workflow_concurrency: usize,
+    /// Activity attempts run at once.
+    pub activity_concurrency: usize,
+    /// How long a claim holds a task before others may take it over.
+    pub lease: Duration,
+    /// Longest idle wait between looks at the database for work that another
+    /// process added or whose time came.
+    pub poll_interval: Duration,
+    /// Live workflow instances kept in memory (evicted ones replay).
+    pub cache_capacity: usize,
+    /// This worker's name in leases.
+    pub identity: String,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            workflow_concurrency: 64,
+            activity_concurrency: 256,
+            lease: Duration::from_secs(30),
+            poll_interval: Duration::from_secs(1),
+            cache_capacity: 10_000,
+            identity: format!("worker-{}", uuid::Uuid::new_v4()),
+        }
+    }
+}
+
+/// What the loops share.
+pub(crate) struct Shared {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) registry: Arc<Registry>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) writer: Writer,
+    pub(crate) config: WorkerConfig,
+    /// Bumped after every commit: "there may be new work".
+    pub(crate) work: watch::Sender<u64>,
+    pub(crate) shutdown: watch::Sender<bool>,
+    cache: std::sync::Mutex<HashMap<(String, u32), Instance>>,
+}
+
+impl Shared {
+    pub(crate) fn new(
+        store: Arc<dyn Store>,
+        registry: Arc<Registry>,
+        clock: Arc<dyn Clock>,
+        writer: Writer,
+        config: WorkerConfig,
+        work: watch::Sender<u64>,
+    ) -> Self {
+        Self {
+            store,
+            registry,
+            clock,
+            writer,
+            config,
+            work,
+            shutdown: watch::channel(false).0,
+            cache: std::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn take_cached(&self, key: &(String, u32)) -> Option<Instance> {
+        self.cache.lock().unwrap_or_else(|e| e.into_inner()).remove(key)
+    }
+
+    fn put_cached(&self, key: (String, u32), instance: Instance) {
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= self.config.cache_capacity {
+            // Evict an arbitrary instance: it will replay from history if needed.
+            if let Some(victim) = cache.keys().next().cloned() {
+                cache.remove(&victim);
+            }
+        }
+        cache.insert(key, instance);
+    }
+
+    fn is_shutting_down(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    /// Waits until there may be work: a commit here, a wake-up from another
+    /// process, the next due time, or the poll interval.
+    async fn idle(&self, kind: TaskKind, seen: &mut watch::Receiver<u64>) {
+        let next_due = self.store.next_due(kind).await.ok().flatten();
+        let external = self.store.external_wakeups();
+        let mut shutdown = self.shutdown.subscribe();
+        let due = async {
+            match next_due {
+                Some(t) => self.clock.sleep_until(t).await,
+                None => std::future::pending().await,
+            }
+        };
+        let ext = async {
+            match external {
+                Some(n) => n.notified().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = seen.changed() => {}
+            _ = due => {}
+            _ = ext => {}
+            _ = shutdown.changed() => {}
+            _ = tokio::time::sleep(self.config.poll_interval) => {}
+        }
+    }
+}
+
+/// Claims and processes workflow tasks until shutdown.
+pub(crate) async fn workflow_loop(shared: Arc<Shared>) {
+    let permits = Arc::new(Semaphore::new(shared.config.workflow_concurrency));
+    let mut seen = shared.work.subscribe();
+    while !shared.is_shutting_down() {
+        seen.borrow_and_update();
+        let free = permits.available_permits().max(1) as u32;
+        let now = shared.clock.now();
+        let claimed = match shared
+            .store
+            .claim_workflow_tasks(&shared.config.identity, now, shared.config.lease, free.min(128))
+            .await
+        {
+            Ok(tasks) => tasks,
+            Err(e) => {
+                tracing::warn!(error = %e, "claiming workflow tasks failed");
+                shared.idle(TaskKind::Workflow, &mut seen).await;
+                continue;
+            }
+        };
+        if claimed.is_empty() {
+            shared.idle(TaskKind::Workflow, &mut seen).await;
+            continue;
+        }
+        for task in claimed {
+            let Ok(permit) = permits.clone().acquire_owned().await else {
+                return;
+            };
+            let shared = shared.clone();
+            tokio::spawn(async move {
+                if let Err(e) = process_workflow_task(&shared, task).await {
+                    tracing::warn!(error = %e, "workflow task failed");
+                }
+                drop(permit);
+            });
+        }
+    }
+    // Graceful shutdown: wait for in-flight workflow tasks.
+    let _ = permits
+        .acquire_many(shared.config.workflow_concurrency as u32)
+        .await;
+}
+
+async fn process_workflow_task(shared: &Shared, task: WorkflowTask) -> Result<()> {
+    let key = (task.workflow_id.clone(), task.run);
+    let now = shared.clock.now();
+    let Some(entry) = shared.registry.workflows.get(&task.workflow_type) else {
+        let error = Failure::new(
+            "UnknownWorkflowType",
+            format!("no workflow `{}` is registered", task.workflow_type),
+        );
+        shared
+            .writer
+            .commit(Transition::CompleteWorkflowTask {
+                task: task.task,
+                workflow_id: task.workflow_id,
+                run: task.run,
+                consumed_through: u64::MAX,
+                events: vec![EventKind::WorkflowFailed {
+                    error: error.clone(),
+                }],
+                new_tasks: vec![],
+                cancelled: vec![],
+                current_step: None,
+                closing: Some(Closing {
+                    status: WorkflowStatus::Failed,
+                    result: None,
+                    error: Some(error),
+                }),
+                now,
+            })
+            .await?;
+        return Ok(());
+    };
+
+    let mut instance = shared.take_cached(&key);
+    let (after, own) = instance
+        .as_ref()
+        .map_or((0, 0..0), |cached| (cached.known_through, cached.own.clone()));
+    let mut events = shared.store.history(&task.workflow_id, task.run, after).await?;
+    events.retain(|e| !own.contains(&e.id));
+    // Another worker advanced this workflow since we cached it: rebuild.
+    if instance.is_some()
+        && events
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::WorkflowTaskCompleted { .. }))
+    {
+        instance = None;
+        events = shared.store.history(&task.workflow_id, task.run, 0).await?;
+    }
+    let mut instance = instance.unwrap_or_else(|| {
+        Instance::new(
+            task.workflow_id.clone(),
+            task.run,
+            shared.registry.activity_options.clone(),
+        )
+    });
+    let activation = instance.advance(&entry.run, &events, now);
+    let appended = activation.events.len() as u64;
+    let applied = shared
+        .writer
+        .commit(Transition::CompleteWorkflowTask {
+            task: task.task,
+            workflow_id: task.workflow_id.clone(),
+            run: task.run,
+            consumed_through: activation.consumed_through,
+            events: activation.events,
+            new_tasks: activation.new_tasks,
+            cancelled: activation.cancelled,
+            current_step: activation.current_step,
+            closing: activation.closing,
+            now,
+        })
+        .await?;
+    // A stale commit means our state ran ahead of the durable one: drop it.
+    if let Applied::Appended { first_event_id } = applied
+        && !instance.closed
+    {
+        instance.own = first_event_id..first_event_id + appended;
+        shared.put_cached(key, instance);
+    }
+    Ok(())
+}
+
+/// Claims activity tasks and runs them until shutdown.
+pub(crate) async fn activity_loop(shared: Arc<Shared>) {
+    let permits = Arc::new(Semaphore::new(shared.config.activity_concurrency));
+    let mut seen = shared.work.subscribe();
+    while !shared.is_shutting_down() {
+        seen.borrow_and_update();
+        let free = permits.available_permits() as u32;
+        if free == 0 {
+            let Ok(p) = permits.clone().acquire_owned().await else {
+                return;
+            };
+            drop(p);
+            continue;
+        }
+        let now = shared.clock.now();
+        let claimed = match shared
+            .store
+            .claim_activity_tasks(&shared.config.identity, now, shared.config.lease, free.min(128))
+            .await
+        {
+            Ok(tasks) => tasks,
+            Err(e) => {
+                tracing::warn!(error = %e, "claiming activity tasks failed");
+                shared.idle(TaskKind::Activity, &mut seen).await;
+                continue;
+            }
+        };
+        if claimed.is_empty() {
+            shared.idle(TaskKind::Activity, &mut seen).await;
+            continue;
+        }
+        for task in claimed {
+            let Ok(permit) = permits.clone().acquire_owned().await else {
+                return;
+            };
+            let shared = shared.clone();
+            tokio::spawn(async move {
+                if let Err(e) = run_activity(&shared, task).await {
+                    tracing::warn!(error = %e, "activity outcome not recorded");
+                }
+                drop(permit);
+            });
+        }
+    }
+    let _ = permits
+        .acquire_many(shared.config.activity_concurrency as u32)
+        .await;
+}
+
+async fn run_activity(shared: &Arc<Shared>, task: ActivityTask) -> Result<()> {
+    let options = task.options.clone();
+    let outcome: std::result::Result<serde_json::Value, ActivityError> =
+        match shared.registry.activities.get(&task.name) {
+            None => Err(ActivityError::non_retryable(
+                "UnknownActivity",
+                format!("no activity `{}` is registered", task.name),
+            )),
+            Some(f) => {
+                let cancelled = Arc::new(AtomicBool::new(false));
+                let heartbeat = {
+                    let shared = shared.clone();
+                    let task_ref = task.task.clone();
+                    let cancelled = cancelled.clone();
+                    let extend = options.start_to_close_timeout + shared.config.lease;
+                    Arc::new(move || {
+                        let shared = shared.clone();
+                        let task_ref = task_ref.clone();
+                        let cancelled = cancelled.clone();
+                        tokio::spawn(async move {
+                            let until = shared.clock.now()
+                                + chrono::Duration::from_std(extend).unwrap_or_default();
+                            if let Ok(false) = shared.store.heartbeat(&task_ref, until).await {
+                                cancelled.store(true, Ordering::Relaxed);
+                            }
+                        });
+                    }) as Arc<dyn Fn() + Send + Sync>
+                };
+                let ctx = ActivityContext {
+                    workflow_id: task.workflow_id.clone(),
+                    run: task.run,
+                    seq: task.seq,
+                    attempt: task.attempt,
+                    name: task.name.clone(),
+                    cancelled,
+                    heartbeat,
+                };
+                let attempt = std::panic::AssertUnwindSafe(f(ctx, task.input.clone())).catch_unwind();
+                match tokio::time::timeout(options.start_to_close_timeout, attempt).await {
+                    Ok(Ok(outcome)) => outcome,
+                    Ok(Err(_panic)) => Err(ActivityError::retryable("the activity panicked")),
+                    Err(_) => Err(ActivityError::of_kind(
+                        "Timeout",
+                        format!(
+                            "attempt {} exceeded its start-to-close timeout of {:?}",
+                            task.attempt, options.start_to_close_timeout
+                        ),
+                    )),
+                }
+            }
+        };
+    let now = shared.clock.now();
+    let transition = match outcome {
+        Ok(result) => Transition::CompleteActivity {
+            task: task.task,
+            workflow_id: task.workflow_id,
+            run: task.run,
+            outcome: EventKind::ActivityCompleted {
+                seq: task.seq,
+                attempt: task.attempt,
+                result,
+            },
+            now,
+        },
+        Err(error) => {
+            let policy = &options.retry;
+            let next_attempt_at = now
+                + chrono::Duration::from_std(policy.delay_after(task.attempt)).unwrap_or_default();
+            let within_deadline = options.schedule_to_close_timeout.is_none_or(|limit| {
+                next_attempt_at
+                    < task.scheduled_at + chrono::Duration::from_std(limit).unwrap_or_default()
+            });
+            let retry = error.retryable
+                && policy.retries_kind(&error.kind)
+                && policy.allows_attempt(task.attempt + 1)
+                && within_deadline;
+            if retry {
+                Transition::RetryActivity {
+                    task: task.task,
+                    workflow_id: task.workflow_id,
+                    run: task.run,
+                    seq: task.seq,
+                    attempt: task.attempt,
+                    error: error.to_failure(),
+                    next_attempt_at,
+                    now,
+                }
+            } else {
+                Transition::CompleteActivity {
+                    task: task.task,
+                    workflow_id: task.workflow_id,
+                    run: task.run,
+                    outcome: EventKind::ActivityFailed {
+                        seq: task.seq,
+                        attempt: task.attempt,
+                        error: error.to_failure(),
+                    },
+                    now,
+                }
+            }
+        }
+    };
+    shared.writer.commit(transition).await?;
+    Ok(())
+}
+
+/// Fires due timers until shutdown.
+pub(crate) async fn timer_loop(shared: Arc<Shared>) {
+    let mut seen = shared.work.subscribe();
+    while !shared.is_shutting_down() {
+        seen.borrow_and_update();
+        let now = shared.clock.now();
+        let due = match shared.store.due_timers(now, 512).await {
+            Ok(due) => due,
+            Err(e) => {
+                tracing::warn!(error = %e, "looking for due timers failed");
+                shared.idle(TaskKind::Timer, &mut seen).await;
+                continue;
+            }
+        };
+        if due.is_empty() {
+            shared.idle(TaskKind::Timer, &mut seen).await;
+            continue;
+        }
+        let fires = due
+            .into_iter()
+            .map(|t| Transition::FireTimer {
+                workflow_id: t.workflow_id,
+                run: t.run,
+                seq: t.seq,
+                now,
+            })
+            .collect();
+        if let Err(e) = shared.writer.commit_all(fires).await {
+            tracing::warn!(error = %e, "firing timers failed");
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Hydration entry point (filled in by the dashboard work).
