@@ -10,11 +10,11 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::history::{Event, reusable_prefix};
 use crate::store::{ActivityQuery, Applied, Transition};
+use crate::worker::Shared;
 use crate::workflow::{
     Counts, Cursor, Description, ListFilter, ListPage, PendingActivity, PendingTimer, RetryMode,
     WorkflowRecord, WorkflowStatus,
 };
-use crate::worker::Shared;
 
 /// Longest workflow id accepted.
 pub const MAX_ID_LEN: usize = 256;
@@ -89,7 +89,9 @@ impl Client {
                 run,
             }),
             Applied::AlreadyExists(existing) => Ok(Start::AlreadyStarted(existing)),
-            other => Err(Error::Corrupt(format!("unexpected start outcome {other:?}"))),
+            other => Err(Error::Corrupt(format!(
+                "unexpected start outcome {other:?}"
+            ))),
         }
     }
 
@@ -272,7 +274,9 @@ impl Client {
         }
         let resume = match mode {
             RetryMode::FromStart => Vec::new(),
-            RetryMode::Resume => reusable_prefix(&self.shared.store.history(id, current.run, 0).await?),
+            RetryMode::Resume => {
+                reusable_prefix(&self.shared.store.history(id, current.run, 0).await?)
+            }
         };
         let applied = self
             .shared

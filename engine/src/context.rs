@@ -284,9 +284,14 @@ impl State {
 fn same_command(recorded: &EventKind, issued: &EventKind) -> bool {
     use EventKind::*;
     match (recorded, issued) {
-        (ActivityScheduled { seq: a, name: n, .. }, ActivityScheduled { seq: b, name: m, .. }) => {
-            a == b && n == m
-        }
+        (
+            ActivityScheduled {
+                seq: a, name: n, ..
+            },
+            ActivityScheduled {
+                seq: b, name: m, ..
+            },
+        ) => a == b && n == m,
         (TimerStarted { seq: a, .. }, TimerStarted { seq: b, .. })
         | (OperationCancelled { seq: a }, OperationCancelled { seq: b })
         | (ValueRecorded { seq: a, .. }, ValueRecorded { seq: b, .. })
@@ -372,7 +377,10 @@ impl WorkflowContext {
         let input = serde_json::to_value(input).unwrap_or(Value::Null);
         let mut st = self.lock();
         let seq = st.next_seq();
-        let reused = st.reuse(seq, |s| matches!(s, ReusedStep::Activity { name: n, .. } if n == name));
+        let reused = st.reuse(
+            seq,
+            |s| matches!(s, ReusedStep::Activity { name: n, .. } if n == name),
+        );
         if let Some(step) = reused {
             let from_run = st.retry_of_run.unwrap_or(st.run.saturating_sub(1));
             let recorded = st.emit(EventKind::StepReused {
@@ -580,7 +588,11 @@ impl<T: DeserializeOwned> Future for Step<T> {
             Op::Pending {
                 kind: OpKind::Signal(name),
                 waker,
-            } => match st.signals.get_mut(name.as_str()).and_then(|q| q.pop_front()) {
+            } => match st
+                .signals
+                .get_mut(name.as_str())
+                .and_then(|q| q.pop_front())
+            {
                 Some(payload) => {
                     *op = Op::Taken;
                     Ok(payload)

@@ -169,7 +169,8 @@ impl Engine {
     /// its lease runs out, then another worker takes it.
     pub async fn shutdown(&self) {
         self.shared.shutdown.send_replace(true);
-        let loops: Vec<_> = std::mem::take(&mut *self.loops.lock().unwrap_or_else(|e| e.into_inner()));
+        let loops: Vec<_> =
+            std::mem::take(&mut *self.loops.lock().unwrap_or_else(|e| e.into_inner()));
         for handle in loops {
             let _ = handle.await;
         }

@@ -77,7 +77,11 @@ pub enum EventKind {
     /// id), recorded so that replay reads the same.
     ValueRecorded { seq: u32, value: Value },
     /// Command: a step of an earlier run reused by a resumed run.
-    StepReused { seq: u32, from_run: u32, step: ReusedStep },
+    StepReused {
+        seq: u32,
+        from_run: u32,
+        step: ReusedStep,
+    },
     /// Named data delivered to the workflow.
     SignalReceived { name: String, payload: Value },
     /// Someone asked the workflow to cancel.
@@ -170,9 +174,18 @@ impl EventKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "step")]
 pub enum ReusedStep {
-    Activity { seq: u32, name: String, result: Value },
-    Timer { seq: u32 },
-    Value { seq: u32, value: Value },
+    Activity {
+        seq: u32,
+        name: String,
+        result: Value,
+    },
+    Timer {
+        seq: u32,
+    },
+    Value {
+        seq: u32,
+        value: Value,
+    },
 }
 
 impl ReusedStep {

@@ -77,14 +77,24 @@ impl Instance {
     /// since for a cached one). Recorded activations are replayed and checked;
     /// inputs not yet consumed are applied in one live activation at `now`,
     /// whose decisions are returned for commit.
-    pub(crate) fn advance(&mut self, run_fn: &WorkflowFn, events: &[Event], now: Timestamp) -> Activation {
+    pub(crate) fn advance(
+        &mut self,
+        run_fn: &WorkflowFn,
+        events: &[Event],
+        now: Timestamp,
+    ) -> Activation {
         let mut inputs: Vec<&Event> = Vec::new();
         let mut i = 0;
         while i < events.len() {
             let event = &events[i];
             self.known_through = self.known_through.max(event.id);
             match &event.kind {
-                EventKind::WorkflowStarted { input, resume, retry_of_run, .. } => {
+                EventKind::WorkflowStarted {
+                    input,
+                    resume,
+                    retry_of_run,
+                    ..
+                } => {
                     lock(&self.state).set_resume(*retry_of_run, resume);
                     let ctx = WorkflowContext::new(self.state.clone());
                     self.future = Some(run_fn(ctx, input.clone()));
@@ -156,7 +166,11 @@ impl Instance {
         }
         lock(&self.state).now = now;
         self.activate(&inputs);
-        let consumed_through = inputs.iter().map(|e| e.id).max().unwrap_or(self.consumed_through);
+        let consumed_through = inputs
+            .iter()
+            .map(|e| e.id)
+            .max()
+            .unwrap_or(self.consumed_through);
         self.consumed_through = consumed_through;
         activation.consumed_through = consumed_through;
 
@@ -219,7 +233,8 @@ impl Instance {
         // Bounded: each round only runs because an operation resolved.
         for _ in 0..10_000 {
             flag.0.store(false, Ordering::SeqCst);
-            let polled = std::panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)));
+            let polled =
+                std::panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)));
             let outcome = match polled {
                 Ok(Poll::Pending) if flag.0.load(Ordering::SeqCst) => continue,
                 Ok(Poll::Pending) => return,

@@ -54,19 +54,14 @@ impl Registry {
                     .map_err(|e| Failure::new("InvalidOutput", e.to_string()))
             })
         });
-        let validate: Validate = Arc::new(|input| {
-            I::deserialize(input).map(|_| ()).map_err(|e| e.to_string())
-        });
+        let validate: Validate =
+            Arc::new(|input| I::deserialize(input).map(|_| ()).map_err(|e| e.to_string()));
         self.workflows
             .insert(name.to_string(), WorkflowEntry { run, validate });
     }
 
-    pub(crate) fn add_activity<I, O, F, Fut>(
-        &mut self,
-        name: &str,
-        options: ActivityOptions,
-        f: F,
-    ) where
+    pub(crate) fn add_activity<I, O, F, Fut>(&mut self, name: &str, options: ActivityOptions, f: F)
+    where
         I: DeserializeOwned + Send + 'static,
         O: Serialize + Send + 'static,
         F: Fn(ActivityContext, I) -> Fut + Send + Sync + 'static,
@@ -76,9 +71,8 @@ impl Registry {
         let run: ActivityFn = Arc::new(move |ctx, input| {
             let f = f.clone();
             Box::pin(async move {
-                let input: I = serde_json::from_value(input).map_err(|e| {
-                    ActivityError::non_retryable("InvalidInput", e.to_string())
-                })?;
+                let input: I = serde_json::from_value(input)
+                    .map_err(|e| ActivityError::non_retryable("InvalidInput", e.to_string()))?;
                 let output = f(ctx, input).await?;
                 serde_json::to_value(output)
                     .map_err(|e| ActivityError::non_retryable("InvalidOutput", e.to_string()))

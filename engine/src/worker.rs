@@ -88,7 +88,10 @@ impl Shared {
     }
 
     fn take_cached(&self, key: &(String, u32)) -> Option<Instance> {
-        self.cache.lock().unwrap_or_else(|e| e.into_inner()).remove(key)
+        self.cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key)
     }
 
     fn put_cached(&self, key: (String, u32), instance: Instance) {
@@ -144,7 +147,12 @@ pub(crate) async fn workflow_loop(shared: Arc<Shared>) {
         let now = shared.clock.now();
         let claimed = match shared
             .store
-            .claim_workflow_tasks(&shared.config.identity, now, shared.config.lease, free.min(128))
+            .claim_workflow_tasks(
+                &shared.config.identity,
+                now,
+                shared.config.lease,
+                free.min(128),
+            )
             .await
         {
             Ok(tasks) => tasks,
@@ -210,10 +218,13 @@ async fn process_workflow_task(shared: &Shared, task: WorkflowTask) -> Result<()
     };
 
     let mut instance = shared.take_cached(&key);
-    let (after, own) = instance
-        .as_ref()
-        .map_or((0, 0..0), |cached| (cached.known_through, cached.own.clone()));
-    let mut events = shared.store.history(&task.workflow_id, task.run, after).await?;
+    let (after, own) = instance.as_ref().map_or((0, 0..0), |cached| {
+        (cached.known_through, cached.own.clone())
+    });
+    let mut events = shared
+        .store
+        .history(&task.workflow_id, task.run, after)
+        .await?;
     events.retain(|e| !own.contains(&e.id));
     // Another worker advanced this workflow since we cached it: rebuild.
     if instance.is_some()
@@ -275,7 +286,12 @@ pub(crate) async fn activity_loop(shared: Arc<Shared>) {
         let now = shared.clock.now();
         let claimed = match shared
             .store
-            .claim_activity_tasks(&shared.config.identity, now, shared.config.lease, free.min(128))
+            .claim_activity_tasks(
+                &shared.config.identity,
+                now,
+                shared.config.lease,
+                free.min(128),
+            )
             .await
         {
             Ok(tasks) => tasks,
@@ -344,7 +360,8 @@ async fn run_activity(shared: &Arc<Shared>, task: ActivityTask) -> Result<()> {
                     cancelled,
                     heartbeat,
                 };
-                let attempt = std::panic::AssertUnwindSafe(f(ctx, task.input.clone())).catch_unwind();
+                let attempt =
+                    std::panic::AssertUnwindSafe(f(ctx, task.input.clone())).catch_unwind();
                 match tokio::time::timeout(options.start_to_close_timeout, attempt).await {
                     Ok(Ok(outcome)) => outcome,
                     Ok(Err(_panic)) => Err(ActivityError::retryable("the activity panicked")),

@@ -8,6 +8,7 @@
 //! each transition is checked and applied on its own, so a stale one is
 //! skipped without failing its neighbours.
 
+pub mod postgres;
 mod rows;
 mod sql;
 pub mod sqlite;
@@ -187,9 +188,17 @@ pub enum Transition {
         now: Timestamp,
     },
     /// Make a pending, not running activity of the current run due now.
-    RetryActivityNow { id: String, seq: u32, now: Timestamp },
+    RetryActivityNow {
+        id: String,
+        seq: u32,
+        now: Timestamp,
+    },
     /// Make a pending timer of the current run due now.
-    FireTimerNow { id: String, seq: u32, now: Timestamp },
+    FireTimerNow {
+        id: String,
+        seq: u32,
+        now: Timestamp,
+    },
     /// Start run `from_run + 1` of a closed workflow, linked to it.
     Retry {
         id: String,
@@ -289,8 +298,11 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<PendingActivity>>;
 
     /// Pending timers, soonest first; all workflows when `workflow_id` is None.
-    async fn pending_timers(&self, workflow_id: Option<&str>, limit: u32)
-    -> Result<Vec<PendingTimer>>;
+    async fn pending_timers(
+        &self,
+        workflow_id: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<PendingTimer>>;
 
     /// One page of workflows, newest first.
     async fn list(

@@ -153,7 +153,12 @@ impl TaskRow {
             run: self.run as u32,
             seq: self.seq as u32,
             name: self.name,
-            input: self.input.as_deref().map(json).transpose()?.unwrap_or(Value::Null),
+            input: self
+                .input
+                .as_deref()
+                .map(json)
+                .transpose()?
+                .unwrap_or(Value::Null),
             attempt: self.attempt as u32,
             options,
             scheduled_at: from_millis(self.scheduled_at),

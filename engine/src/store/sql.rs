@@ -13,12 +13,30 @@ pub(crate) struct Dialect {
     /// Starts a write transaction (SQLite takes the write lock at once, so a
     /// read-then-write transaction never fails to upgrade).
     pub begin: &'static str,
-    /// Appended to a SELECT that must lock the workflow row (serialises
-    /// appends to one history across processes).
+    /// Appended to a SELECT that must lock the row it reads: the workflow
+    /// row (serialises appends to one history across processes) and a
+    /// claimed task's row when checking its lease (so that no other process
+    /// can claim the task between the fence check and the commit).
     pub lock_row: &'static str,
     /// Appended to the sub-select of a claim so concurrent claimers skip
     /// each other's rows instead of waiting.
     pub skip_locked: &'static str,
+}
+
+/// Refuses a database written by a newer Steadfast: `found` is the highest
+/// migration version recorded in it (`None` for a fresh database), read by
+/// each backend its own way before it migrates.
+pub(crate) fn check_schema_version(
+    migrator: &sqlx::migrate::Migrator,
+    found: Option<i64>,
+) -> crate::error::Result<()> {
+    let supported = migrator.iter().map(|m| m.version).max().unwrap_or(0);
+    match found {
+        Some(found) if found > supported => {
+            Err(crate::error::Error::SchemaTooNew { found, supported })
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Implements `Store` for `$store` on database `$db` with connections `$conn`.
@@ -182,7 +200,11 @@ macro_rules! sql_store {
 
             /// Whether `task` is still held under its lease token.
             async fn holds(conn: &mut Conn, task: &TaskRef) -> Result<bool> {
-                Ok(sqlx::query("SELECT id FROM tasks WHERE id = $1 AND lease_token = $2")
+                let sql = format!(
+                    "SELECT id FROM tasks WHERE id = $1 AND lease_token = $2{}",
+                    <$store>::DIALECT.lock_row
+                );
+                Ok(sqlx::query(sqlx::AssertSqlSafe(sql))
                     .bind(task.id)
                     .bind(&task.lease_token)
                     .fetch_optional(&mut *conn)
@@ -721,9 +743,9 @@ macro_rules! sql_store {
                 }
 
                 async fn pending_activities(&self, query: &ActivityQuery, now: Timestamp) -> Result<Vec<PendingActivity>> {
-                    let mut qb = QueryBuilder::<$db>::new((format!(
+                    let mut qb = QueryBuilder::<$db>::new(format!(
                         "SELECT {TASK_COLUMNS} FROM tasks WHERE kind = 'activity'"
-                    )));
+                    ));
                     if let Some(id) = &query.workflow_id {
                         qb.push(" AND workflow_id = ").push_bind(id.as_str());
                     }
@@ -741,9 +763,9 @@ macro_rules! sql_store {
                 }
 
                 async fn pending_timers(&self, workflow_id: Option<&str>, limit: u32) -> Result<Vec<PendingTimer>> {
-                    let mut qb = QueryBuilder::<$db>::new((format!(
+                    let mut qb = QueryBuilder::<$db>::new(format!(
                         "SELECT {TASK_COLUMNS} FROM tasks WHERE kind = 'timer'"
-                    )));
+                    ));
                     if let Some(id) = workflow_id {
                         qb.push(" AND workflow_id = ").push_bind(id);
                     }
@@ -764,7 +786,7 @@ macro_rules! sql_store {
                     limit: u32,
                     now: Timestamp,
                 ) -> Result<ListPage> {
-                    let mut qb = QueryBuilder::<$db>::new((format!("SELECT {WORKFLOW_COLUMNS} FROM workflows")));
+                    let mut qb = QueryBuilder::<$db>::new(format!("SELECT {WORKFLOW_COLUMNS} FROM workflows"));
                     push_filter(&mut qb, filter, to_millis(now), true);
                     if let Some(cursor) = after {
                         qb.push(" AND (created_at < ")

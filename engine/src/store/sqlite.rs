@@ -5,11 +5,11 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use tokio::sync::Notify;
 
-use super::sql::{Dialect, sql_store};
+use super::sql::{Dialect, check_schema_version, sql_store};
 use crate::error::{Error, Result};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
@@ -43,6 +43,9 @@ impl SqliteStore {
             url: url.to_string(),
             message,
         };
+        if !url.starts_with("sqlite:") {
+            return Err(open_error("a SQLite URL starts with `sqlite:`".into()));
+        }
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|e| open_error(e.to_string()))?
             .create_if_missing(true)
@@ -84,7 +87,6 @@ impl SqliteStore {
 
 /// Applies pending migrations; refuses a schema newer than this build's.
 pub(crate) async fn migrate(pool: &SqlitePool) -> Result<()> {
-    let supported = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
     let has_table: Option<String> = sqlx::query_scalar(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
     )
@@ -94,9 +96,7 @@ pub(crate) async fn migrate(pool: &SqlitePool) -> Result<()> {
         let found: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
             .fetch_one(pool)
             .await?;
-        if let Some(found) = found.filter(|f| *f > supported) {
-            return Err(Error::SchemaTooNew { found, supported });
-        }
+        check_schema_version(&MIGRATOR, found)?;
     }
     MIGRATOR.run(pool).await?;
     Ok(())

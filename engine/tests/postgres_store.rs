@@ -1,0 +1,310 @@
+//! What only the PostgreSQL store has: several processes sharing one
+//! database. Two stores opened on one database stand for two processes (each
+//! has its own pool and listener).
+//!
+//! These tests need `STEADFAST_TEST_BACKEND=postgres` and a server (see
+//! `tests/common`); otherwise they print why and pass. Opening an
+//! unreachable server needs no server and always runs.
+
+mod common;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use engine::Error;
+use engine::clock::Timestamp;
+use engine::store::postgres::PostgresStore;
+use engine::store::{Applied, Store, Transition};
+use sqlx::{Connection, Executor};
+use tokio::sync::Barrier;
+
+fn skipped(test: &str) -> bool {
+    let skip = common::backend() != "postgres";
+    if skip {
+        eprintln!("skipping {test}: set STEADFAST_TEST_BACKEND=postgres to run it");
+    }
+    skip
+}
+
+fn now() -> Timestamp {
+    "2026-01-01T00:00:00Z".parse().expect("valid time")
+}
+
+/// Starts `n` workflows, each with a workflow task due at [`now`].
+async fn start_workflows(store: &PostgresStore, n: usize) {
+    let starts: Vec<Transition> = (0..n)
+        .map(|i| Transition::Start {
+            id: format!("wf-{i:04}"),
+            workflow_type: "t".into(),
+            input: serde_json::json!(i),
+            now: now(),
+        })
+        .collect();
+    let applied = store.commit(&starts).await.expect("start workflows");
+    assert!(applied.iter().all(|a| *a == Applied::Started { run: 1 }));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_stores_claiming_concurrently_get_disjoint_tasks() {
+    if skipped("two_stores_claiming_concurrently_get_disjoint_tasks") {
+        return;
+    }
+    let db = common::TestDb::new().await;
+    let a = Arc::new(PostgresStore::open(&db.url).await.unwrap());
+    let b = Arc::new(PostgresStore::open(&db.url).await.unwrap());
+    start_workflows(&a, 200).await;
+
+    // Four claimers per store, released together, each taking a few tasks
+    // at a time until none is left.
+    const CLAIMERS: usize = 4;
+    let barrier = Arc::new(Barrier::new(2 * CLAIMERS));
+    let mut claimers = Vec::new();
+    for (name, store) in [("a", a.clone()), ("b", b.clone())] {
+        for i in 0..CLAIMERS {
+            let store = store.clone();
+            let barrier = barrier.clone();
+            claimers.push(tokio::spawn(async move {
+                let owner = format!("{name}{i}");
+                store.next_due(engine::store::TaskKind::Workflow).await.unwrap();
+                barrier.wait().await;
+                let mut claimed = Vec::new();
+                loop {
+                    let tasks = store
+                        .claim_workflow_tasks(&owner, now(), Duration::from_secs(60), 3)
+                        .await
+                        .expect("claim");
+                    if tasks.is_empty() {
+                        return (name, claimed);
+                    }
+                    claimed.extend(tasks);
+                    tokio::task::yield_now().await;
+                }
+            }));
+        }
+    }
+    let mut ids = HashSet::new();
+    let mut workflows = HashSet::new();
+    let mut per_store = [0usize; 2];
+    for claimer in claimers {
+        let (name, claimed) = claimer.await.unwrap();
+        per_store[usize::from(name == "b")] += claimed.len();
+        for task in claimed {
+            assert!(task.task.lease_token.starts_with(name));
+            assert!(ids.insert(task.task.id), "task {} claimed twice", task.task.id);
+            assert!(workflows.insert(task.workflow_id));
+        }
+    }
+    eprintln!("claimed by store a: {}, by store b: {}", per_store[0], per_store[1]);
+    assert_eq!(ids.len(), 200, "every due task is claimed exactly once");
+    assert_eq!(workflows.len(), 200);
+}
+
+#[tokio::test]
+async fn a_claim_skips_tasks_locked_by_another_claim() {
+    if skipped("a_claim_skips_tasks_locked_by_another_claim") {
+        return;
+    }
+    let db = common::TestDb::new().await;
+    let store = PostgresStore::open(&db.url).await.unwrap();
+    start_workflows(&store, 20).await;
+
+    // Another process is in the middle of claiming five tasks.
+    let mut other = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    let mut tx = other.begin().await.unwrap();
+    let locked: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM tasks ORDER BY due_at, id LIMIT 5 FOR UPDATE")
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+
+    let claimed = tokio::time::timeout(
+        Duration::from_secs(5),
+        store.claim_workflow_tasks("me", now(), Duration::from_secs(60), 100),
+    )
+    .await
+    .expect("a claim does not wait for locked rows")
+    .unwrap();
+    assert_eq!(claimed.len(), 15);
+    assert!(claimed.iter().all(|t| !locked.contains(&t.task.id)));
+
+    tx.rollback().await.unwrap();
+    let rest = store
+        .claim_workflow_tasks("me", now(), Duration::from_secs(60), 100)
+        .await
+        .unwrap();
+    let mut rest: Vec<i64> = rest.iter().map(|t| t.task.id).collect();
+    rest.sort();
+    let mut locked = locked;
+    locked.sort();
+    assert_eq!(rest, locked);
+}
+
+/// Waits up to `limit` for a wake-up.
+async fn woken(notify: &tokio::sync::Notify, limit: Duration) -> bool {
+    tokio::time::timeout(limit, notify.notified()).await.is_ok()
+}
+
+#[tokio::test]
+async fn a_commit_in_one_store_wakes_the_other() {
+    if skipped("a_commit_in_one_store_wakes_the_other") {
+        return;
+    }
+    let db = common::TestDb::new().await;
+    let a = PostgresStore::open(&db.url).await.unwrap();
+    let b = PostgresStore::open(&db.url).await.unwrap();
+    let wakeups = b.external_wakeups().expect("PostgreSQL has wake-ups");
+    let start = |i: usize| Transition::Start {
+        id: format!("wf-{i}"),
+        workflow_type: "t".into(),
+        input: serde_json::Value::Null,
+        now: now(),
+    };
+
+    // The listener connects in the background: commit until it hears one.
+    let mut i = 0;
+    loop {
+        assert!(i < 50, "b never heard a's commits");
+        a.commit(&[start(i)]).await.unwrap();
+        i += 1;
+        if woken(&wakeups, Duration::from_millis(200)).await {
+            break;
+        }
+    }
+    // Forget wake-ups still pending from those commits.
+    while woken(&wakeups, Duration::from_millis(300)).await {}
+
+    // b's own commits do not wake b (its workers are woken in-process).
+    b.commit(&[start(1000)]).await.unwrap();
+    assert!(!woken(&wakeups, Duration::from_millis(500)).await);
+
+    // a's commit does, promptly.
+    let notified = wakeups.notified();
+    tokio::pin!(notified);
+    notified.as_mut().enable();
+    let sent = Instant::now();
+    a.commit(&[start(1001)]).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(5), notified)
+        .await
+        .expect("b is woken by a's commit");
+    eprintln!("woken {:?} after a's commit", sent.elapsed());
+}
+
+#[tokio::test]
+async fn the_listener_reconnects_after_losing_its_connection() {
+    if skipped("the_listener_reconnects_after_losing_its_connection") {
+        return;
+    }
+    let db = common::TestDb::new().await;
+    let a = PostgresStore::open(&db.url).await.unwrap();
+    let b = PostgresStore::open(&db.url).await.unwrap();
+    let wakeups = b.external_wakeups().unwrap();
+    let start = |i: usize| Transition::Start {
+        id: format!("wf-{i}"),
+        workflow_type: "t".into(),
+        input: serde_json::Value::Null,
+        now: now(),
+    };
+    // Until b hears a.
+    let mut i = 0;
+    loop {
+        assert!(i < 50, "b never heard a's commits");
+        a.commit(&[start(i)]).await.unwrap();
+        i += 1;
+        if woken(&wakeups, Duration::from_millis(200)).await {
+            break;
+        }
+    }
+    // Kill every listening connection of this database.
+    let mut admin = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    let killed: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid() \
+         AND query ILIKE 'LISTEN%'",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert!(!killed.is_empty(), "found the listeners");
+    // b listens again and hears a.
+    let mut heard = false;
+    for j in 0..50 {
+        a.commit(&[start(100 + j)]).await.unwrap();
+        if woken(&wakeups, Duration::from_millis(200)).await {
+            heard = true;
+            break;
+        }
+    }
+    assert!(heard, "b listens again after losing its connection");
+    // Heard for real, not just the wake-up that follows a reconnection.
+    while woken(&wakeups, Duration::from_millis(300)).await {}
+    a.commit(&[start(1000)]).await.unwrap();
+    assert!(woken(&wakeups, Duration::from_secs(5)).await, "b hears a again");
+    let _ = admin.close().await;
+}
+
+#[tokio::test]
+async fn several_processes_opening_at_once_migrate_once() {
+    if skipped("several_processes_opening_at_once_migrate_once") {
+        return;
+    }
+    let db = common::TestDb::new().await;
+    let opened = futures::future::join_all((0..6).map(|_| PostgresStore::open(&db.url))).await;
+    for store in opened {
+        store.expect("every concurrent open succeeds");
+    }
+    let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations/postgres"))
+        .unwrap()
+        .count();
+    assert_eq!(applied as usize, files);
+    let _ = conn.close().await;
+}
+
+#[tokio::test]
+async fn a_newer_schema_is_refused() {
+    if skipped("a_newer_schema_is_refused") {
+        return;
+    }
+    let db = common::TestDb::new().await;
+    drop(PostgresStore::open(&db.url).await.unwrap());
+    let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    conn.execute(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (99990101000000, 'from the future', TRUE, '\\x00', 0)",
+    )
+    .await
+    .unwrap();
+    let _ = conn.close().await;
+    match PostgresStore::open(&db.url).await {
+        Err(Error::SchemaTooNew { found, .. }) => assert_eq!(found, 99990101000000),
+        Err(other) => panic!("expected SchemaTooNew, got {other}"),
+        Ok(_) => panic!("expected SchemaTooNew, the store opened"),
+    }
+}
+
+/// Needs no server: nothing listens on port 1.
+#[tokio::test]
+async fn an_unreachable_server_fails_to_open_quickly() {
+    let began = Instant::now();
+    let result = tokio::time::timeout(
+        Duration::from_secs(30),
+        PostgresStore::open("postgres://postgres:secret@127.0.0.1:1/steadfast"),
+    )
+    .await
+    .expect("open gives up by itself");
+    let elapsed = began.elapsed();
+    match result {
+        Err(Error::Open { url, message }) => {
+            assert!(!url.contains("secret"), "the password is not shown: {url}");
+            eprintln!("refused after {elapsed:?}: {message}");
+        }
+        Err(other) => panic!("expected Error::Open, got {other}"),
+        Ok(_) => panic!("a store opened on port 1"),
+    }
+    assert!(elapsed < Duration::from_secs(6), "took {elapsed:?}");
+}
