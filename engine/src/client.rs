@@ -84,10 +84,14 @@ impl Client {
             })
             .await?;
         match applied {
-            Applied::Started { run } => Ok(Start::Started {
-                id: id.to_string(),
-                run,
-            }),
+            Applied::Started { run } => {
+                metrics::counter!("steadfast_workflows_started_total", "type" => workflow_type.to_string())
+                    .increment(1);
+                Ok(Start::Started {
+                    id: id.to_string(),
+                    run,
+                })
+            }
             Applied::AlreadyExists(existing) => Ok(Start::AlreadyStarted(existing)),
             other => Err(Error::Corrupt(format!(
                 "unexpected start outcome {other:?}"

@@ -242,8 +242,10 @@ async fn process_workflow_task(shared: &Shared, task: WorkflowTask) -> Result<()
             shared.registry.activity_options.clone(),
         )
     });
+    let started = std::time::Instant::now();
     let activation = instance.advance(&entry.run, &events, now);
     let appended = activation.events.len() as u64;
+    let closed_as = activation.closing.as_ref().map(|c| c.status);
     let applied = shared
         .writer
         .commit(Transition::CompleteWorkflowTask {
@@ -259,6 +261,15 @@ async fn process_workflow_task(shared: &Shared, task: WorkflowTask) -> Result<()
             now,
         })
         .await?;
+    metrics::histogram!("steadfast_workflow_task_seconds").record(started.elapsed().as_secs_f64());
+    if let (Applied::Appended { .. }, Some(status)) = (&applied, closed_as) {
+        metrics::counter!(
+            "steadfast_workflows_closed_total",
+            "type" => task.workflow_type.clone(),
+            "status" => status.as_str()
+        )
+        .increment(1);
+    }
     // A stale commit means our state ran ahead of the durable one: drop it.
     if let Applied::Appended { first_event_id } = applied
         && !instance.closed
@@ -325,6 +336,9 @@ pub(crate) async fn activity_loop(shared: Arc<Shared>) {
 
 async fn run_activity(shared: &Arc<Shared>, task: ActivityTask) -> Result<()> {
     let options = task.options.clone();
+    let started = std::time::Instant::now();
+    metrics::counter!("steadfast_activity_attempts_total", "name" => task.name.clone())
+        .increment(1);
     let outcome: std::result::Result<serde_json::Value, ActivityError> =
         match shared.registry.activities.get(&task.name) {
             None => Err(ActivityError::non_retryable(
@@ -375,6 +389,16 @@ async fn run_activity(shared: &Arc<Shared>, task: ActivityTask) -> Result<()> {
                 }
             }
         };
+    metrics::histogram!("steadfast_activity_attempt_seconds", "name" => task.name.clone())
+        .record(started.elapsed().as_secs_f64());
+    if let Err(e) = &outcome {
+        metrics::counter!(
+            "steadfast_activity_failures_total",
+            "name" => task.name.clone(),
+            "kind" => e.kind.clone()
+        )
+        .increment(1);
+    }
     let now = shared.clock.now();
     let transition = match outcome {
         Ok(result) => Transition::CompleteActivity {

@@ -231,6 +231,17 @@ impl Counts {
         }
     }
 
+    /// The count of `status`.
+    pub fn get(&self, status: WorkflowStatus) -> u64 {
+        match status {
+            WorkflowStatus::Running => self.running,
+            WorkflowStatus::Completed => self.completed,
+            WorkflowStatus::Failed => self.failed,
+            WorkflowStatus::Cancelled => self.cancelled,
+            WorkflowStatus::Terminated => self.terminated,
+        }
+    }
+
     /// All workflows counted.
     pub fn total(&self) -> u64 {
         self.running + self.completed + self.failed + self.cancelled + self.terminated

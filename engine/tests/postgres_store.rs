@@ -12,10 +12,10 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use engine::Error;
 use engine::clock::Timestamp;
 use engine::store::postgres::PostgresStore;
 use engine::store::{Applied, Store, Transition};
+use engine::{Counts, Error, ListFilter};
 use sqlx::{Connection, Executor};
 use tokio::sync::Barrier;
 
@@ -66,7 +66,10 @@ async fn two_stores_claiming_concurrently_get_disjoint_tasks() {
             let barrier = barrier.clone();
             claimers.push(tokio::spawn(async move {
                 let owner = format!("{name}{i}");
-                store.next_due(engine::store::TaskKind::Workflow).await.unwrap();
+                store
+                    .next_due(engine::store::TaskKind::Workflow)
+                    .await
+                    .unwrap();
                 barrier.wait().await;
                 let mut claimed = Vec::new();
                 loop {
@@ -91,11 +94,18 @@ async fn two_stores_claiming_concurrently_get_disjoint_tasks() {
         per_store[usize::from(name == "b")] += claimed.len();
         for task in claimed {
             assert!(task.task.lease_token.starts_with(name));
-            assert!(ids.insert(task.task.id), "task {} claimed twice", task.task.id);
+            assert!(
+                ids.insert(task.task.id),
+                "task {} claimed twice",
+                task.task.id
+            );
             assert!(workflows.insert(task.workflow_id));
         }
     }
-    eprintln!("claimed by store a: {}, by store b: {}", per_store[0], per_store[1]);
+    eprintln!(
+        "claimed by store a: {}, by store b: {}",
+        per_store[0], per_store[1]
+    );
     assert_eq!(ids.len(), 200, "every due task is claimed exactly once");
     assert_eq!(workflows.len(), 200);
 }
@@ -239,8 +249,52 @@ async fn the_listener_reconnects_after_losing_its_connection() {
     // Heard for real, not just the wake-up that follows a reconnection.
     while woken(&wakeups, Duration::from_millis(300)).await {}
     a.commit(&[start(1000)]).await.unwrap();
-    assert!(woken(&wakeups, Duration::from_secs(5)).await, "b hears a again");
+    assert!(
+        woken(&wakeups, Duration::from_secs(5)).await,
+        "b hears a again"
+    );
     let _ = admin.close().await;
+}
+
+#[tokio::test]
+async fn dropping_the_store_ends_its_background_tasks_and_connections() {
+    if skipped("dropping_the_store_ends_its_background_tasks_and_connections") {
+        return;
+    }
+    let db = common::TestDb::new().await;
+    let store = PostgresStore::open(&db.url).await.unwrap();
+    start_workflows(&store, 3).await;
+    let mut admin = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    let others = "SELECT COUNT(*) FROM pg_stat_activity \
+                  WHERE datname = current_database() AND pid <> pg_backend_pid()";
+    let mut listening = 0i64;
+    for _ in 0..250 {
+        listening = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
+        )
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+        if listening == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(listening, 1, "the store listens");
+    drop(store);
+    for _ in 0..250 {
+        let left: i64 = sqlx::query_scalar(others)
+            .fetch_one(&mut admin)
+            .await
+            .unwrap();
+        if left == 0 {
+            let _ = admin.close().await;
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the dropped store's connections are still open");
 }
 
 #[tokio::test]
@@ -258,9 +312,12 @@ async fn several_processes_opening_at_once_migrate_once() {
         .fetch_one(&mut conn)
         .await
         .unwrap();
-    let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations/postgres"))
-        .unwrap()
-        .count();
+    let files = std::fs::read_dir(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../migrations/postgres"
+    ))
+    .unwrap()
+    .count();
     assert_eq!(applied as usize, files);
     let _ = conn.close().await;
 }
@@ -287,6 +344,85 @@ async fn a_newer_schema_is_refused() {
     }
 }
 
+#[tokio::test]
+async fn ids_compare_by_code_point_in_prefix_search_and_paging() {
+    if skipped("ids_compare_by_code_point_in_prefix_search_and_paging") {
+        return;
+    }
+    let db = common::TestDb::new().await;
+    let store = PostgresStore::open(&db.url).await.unwrap();
+    let ids = [
+        "ab",
+        "ab-1",
+        "abZ",
+        "ab\u{e9}",
+        "ab\u{1F600}",
+        "aB",
+        "Ab",
+        "a",
+        "ac",
+        "b",
+    ];
+    let starts: Vec<Transition> = ids
+        .iter()
+        .map(|id| Transition::Start {
+            id: id.to_string(),
+            workflow_type: "t".into(),
+            input: serde_json::Value::Null,
+            now: now(),
+        })
+        .collect();
+    store.commit(&starts).await.unwrap();
+    let filter = ListFilter {
+        id_prefix: Some("ab".into()),
+        ..ListFilter::default()
+    };
+    // Newest first, then by id descending, two per page.
+    let mut listed = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store
+            .list(&filter, cursor.as_ref(), 2, now())
+            .await
+            .unwrap();
+        listed.extend(page.workflows.into_iter().map(|w| w.id));
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(
+        listed,
+        ["ab\u{1F600}", "ab\u{e9}", "abZ", "ab-1", "ab"],
+        "code point order, as in SQLite"
+    );
+    let counts = store.counts(&filter, now()).await.unwrap();
+    assert_eq!(
+        counts,
+        Counts {
+            running: 5,
+            ..Counts::default()
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_missing_database_fails_to_open() {
+    if skipped("a_missing_database_fails_to_open") {
+        return;
+    }
+    let db = common::TestDb::new().await;
+    let (server, _) = db.url.rsplit_once('/').unwrap();
+    let url = format!("{server}/steadfast_test_missing");
+    match PostgresStore::open(&url).await {
+        Err(Error::Open { message, .. }) => {
+            assert!(message.contains("does not exist"), "{message}")
+        }
+        Err(other) => panic!("expected Error::Open, got {other}"),
+        Ok(_) => panic!("a store opened on a missing database"),
+    }
+}
+
 /// Needs no server: nothing listens on port 1.
 #[tokio::test]
 async fn an_unreachable_server_fails_to_open_quickly() {
@@ -307,4 +443,33 @@ async fn an_unreachable_server_fails_to_open_quickly() {
         Ok(_) => panic!("a store opened on port 1"),
     }
     assert!(elapsed < Duration::from_secs(6), "took {elapsed:?}");
+}
+
+/// Needs no server: a socket that accepts connections and never answers
+/// stands for a server that hangs (or a network that drops packets).
+#[tokio::test]
+async fn a_server_that_never_answers_fails_to_open_within_the_connect_timeout() {
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let accepting = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            held.push(socket);
+        }
+    });
+    let began = Instant::now();
+    let result = tokio::time::timeout(
+        Duration::from_secs(30),
+        PostgresStore::open(&format!("postgres://postgres@127.0.0.1:{port}/steadfast")),
+    )
+    .await
+    .expect("open gives up by itself");
+    let elapsed = began.elapsed();
+    match result {
+        Err(Error::Open { message, .. }) => eprintln!("gave up after {elapsed:?}: {message}"),
+        Err(other) => panic!("expected Error::Open, got {other}"),
+        Ok(_) => panic!("a store opened on a silent socket"),
+    }
+    assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
+    accepting.abort();
 }

@@ -1,1 +1,48 @@
-fn main() {}
+//! The `steadfast` binary. Errors reach the user as one clear message and a
+//! non-zero exit, never a panic.
+
+use clap::Parser;
+use server::cli::{Cli, Command};
+use server::serve::{Server, init_tracing};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Serve(args) => {
+            init_tracing(args.log_format);
+            let server = Server::start(&args).await?;
+            println!("{}", server.banner());
+            shutdown_signal().await;
+            tracing::info!("shutting down");
+            server.shutdown().await;
+        }
+        Command::Token(args) => {
+            let auth =
+                server::auth::Auth::load(&args.data_dir, args.jwt_secret.as_deref(), Some(""))?;
+            println!("{}", auth.issue(&args.user)?);
+        }
+    }
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

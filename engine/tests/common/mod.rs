@@ -79,14 +79,20 @@ async fn postgres_url(_dir: &tempfile::TempDir) -> String {
 /// Drops a test database made by [`postgres_url`], disconnecting whoever
 /// still uses it. Runs on a thread of its own: `Drop` cannot await.
 fn drop_postgres_db(url: &str) {
-    let Some(name) = url.rsplit('/').next().filter(|n| n.starts_with("steadfast_test_")) else {
+    let Some(name) = url
+        .rsplit('/')
+        .next()
+        .filter(|n| n.starts_with("steadfast_test_"))
+    else {
         return;
     };
     let admin = format!("{}/postgres", postgres_server());
     let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
     let dropped = std::thread::spawn(move || {
         use sqlx::{Connection, Executor};
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
         runtime.block_on(async {
             let mut conn = sqlx::PgConnection::connect(&admin).await?;
             conn.execute(sqlx::AssertSqlSafe(sql)).await?;

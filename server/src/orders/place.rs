@@ -1,0 +1,43 @@
+//! Placing an order: the one start-order path that the API and the
+//! dashboard's order form share. It validates, starts `process_order` under
+//! the request id, and tells a repeated request from a reused key.
+
+use super::WORKFLOW_TYPE;
+use super::model::{FieldError, Order, OrderRequest};
+
+/// Why an order was not placed. Nothing was persisted in any case.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("the order is invalid")]
+    Invalid(Vec<FieldError>),
+    #[error("request `{0}` was already submitted")]
+    AlreadySubmitted(String),
+    #[error("request id `{0}` was already used for a different order")]
+    KeyReused(String),
+    #[error(transparent)]
+    Engine(#[from] engine::Error),
+}
+
+/// Starts `process_order` for `user`; answers once the start is durable.
+pub async fn place(
+    client: &engine::Client,
+    user: &str,
+    request: OrderRequest,
+    hold_seconds: u64,
+) -> Result<String, Error> {
+    request.validate().map_err(Error::Invalid)?;
+    let order = request.into_order(user, hold_seconds);
+    match client.start(WORKFLOW_TYPE, &order.order_id, &order).await? {
+        engine::Start::Started { id, .. } => Ok(id),
+        engine::Start::AlreadyStarted(existing) => {
+            let same = existing.workflow_type == WORKFLOW_TYPE
+                && serde_json::from_value::<Order>(existing.input.clone())
+                    .is_ok_and(|earlier| earlier.same_request(&order));
+            if same {
+                Err(Error::AlreadySubmitted(existing.id))
+            } else {
+                Err(Error::KeyReused(existing.id))
+            }
+        }
+    }
+}
