@@ -300,18 +300,19 @@ impl Client {
     }
 
     /// Waits until the current run of `id` has ended, up to `timeout`.
+    /// Closings by this process wake it at once; others are noticed by a
+    /// look at the store every second.
     pub async fn wait_closed(&self, id: &str, timeout: Duration) -> Result<WorkflowRecord> {
-        let mut changes = self.shared.work.subscribe();
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
+            let closed = self.shared.closings.subscribe(id);
             let record = self.get(id).await?;
             if record.status.is_closed() {
                 return Ok(record);
             }
-            let wait = tokio::time::sleep(Duration::from_millis(50));
             tokio::select! {
-                _ = changes.changed() => {}
-                _ = wait => {}
+                _ = closed => {}
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
                 _ = tokio::time::sleep_until(deadline) => {
                     return Err(Error::WrongState {
                         id: id.to_string(),

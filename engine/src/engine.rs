@@ -16,8 +16,8 @@ use crate::context::WorkflowContext;
 use crate::history::Failure;
 use crate::registry::Registry;
 use crate::store::Store;
-use crate::worker::{Shared, WorkerConfig, activity_loop, timer_loop, workflow_loop};
-use crate::writer::Writer;
+use crate::worker::{Shared, WorkerConfig, activity_loop, handoff_loop, timer_loop, workflow_loop};
+use crate::writer::{Closings, Leasing, Writer};
 
 /// Configures and starts an [`Engine`].
 ///
@@ -104,10 +104,15 @@ impl EngineBuilder {
     /// Starts the writer and, if enabled, the workers. Needs a Tokio runtime.
     pub fn start(self) -> Engine {
         let (work, _) = watch::channel(0u64);
-        let notify = work.clone();
-        let writer = Writer::spawn(self.store.clone(), move || {
-            notify.send_modify(|n| *n = n.wrapping_add(1));
+        let closings = Arc::new(Closings::default());
+        let (handoffs, handed) = tokio::sync::mpsc::unbounded_channel();
+        let leasing = self.config.enabled.then(|| Leasing {
+            owner: self.config.identity.clone(),
+            duration: self.config.lease,
+            clock: self.clock.clone(),
+            handoffs,
         });
+        let writer = Writer::spawn(self.store.clone(), leasing, closings.clone(), work.clone());
         let shared = Arc::new(Shared::new(
             self.store,
             Arc::new(self.registry),
@@ -115,9 +120,11 @@ impl EngineBuilder {
             writer,
             self.config,
             work,
+            closings,
         ));
         let mut loops = Vec::new();
         if shared.config.enabled {
+            tokio::spawn(handoff_loop(shared.clone(), handed));
             loops.push(tokio::spawn(workflow_loop(shared.clone())));
             loops.push(tokio::spawn(activity_loop(shared.clone())));
             loops.push(tokio::spawn(timer_loop(shared.clone())));

@@ -15,9 +15,16 @@ use crate::error::Result;
 use crate::history::{EventKind, Failure};
 use crate::instance::Instance;
 use crate::registry::Registry;
-use crate::store::{ActivityTask, Applied, Closing, Store, TaskKind, Transition, WorkflowTask};
+use crate::store::{
+    ActivityTask, Applied, Closing, Handoff, Store, TaskKind, Transition, WorkflowTask,
+};
 use crate::workflow::WorkflowStatus;
-use crate::writer::Writer;
+use crate::writer::{Closings, Writer};
+
+/// Shortest pause between two looks at the database for work, so that a
+/// busy writer waking the loops on every commit does not turn into a claim
+/// query per commit.
+const MIN_POLL_GAP: Duration = Duration::from_millis(10);
 
 /// How this process works on the queue.
 #[derive(Debug, Clone)]
@@ -63,6 +70,9 @@ pub(crate) struct Shared {
     /// Bumped after every commit: "there may be new work".
     pub(crate) work: watch::Sender<u64>,
     pub(crate) shutdown: watch::Sender<bool>,
+    pub(crate) closings: Arc<Closings>,
+    workflow_permits: Arc<Semaphore>,
+    activity_permits: Arc<Semaphore>,
     cache: std::sync::Mutex<HashMap<(String, u32), Instance>>,
 }
 
@@ -74,8 +84,11 @@ impl Shared {
         writer: Writer,
         config: WorkerConfig,
         work: watch::Sender<u64>,
+        closings: Arc<Closings>,
     ) -> Self {
         Self {
+            workflow_permits: Arc::new(Semaphore::new(config.workflow_concurrency)),
+            activity_permits: Arc::new(Semaphore::new(config.activity_concurrency)),
             store,
             registry,
             clock,
@@ -83,6 +96,7 @@ impl Shared {
             config,
             work,
             shutdown: watch::channel(false).0,
+            closings,
             cache: std::sync::Mutex::new(HashMap::new()),
         }
     }
@@ -127,6 +141,7 @@ impl Shared {
                 None => std::future::pending().await,
             }
         };
+        let started = tokio::time::Instant::now();
         tokio::select! {
             _ = seen.changed() => {}
             _ = due => {}
@@ -134,55 +149,77 @@ impl Shared {
             _ = shutdown.changed() => {}
             _ = tokio::time::sleep(self.config.poll_interval) => {}
         }
+        tokio::time::sleep_until(started + MIN_POLL_GAP).await;
+    }
+
+    /// Runs a workflow task once a permit is free.
+    fn spawn_workflow_task(self: &Arc<Self>, task: WorkflowTask) {
+        let shared = self.clone();
+        tokio::spawn(async move {
+            let Ok(_permit) = shared.workflow_permits.clone().acquire_owned().await else {
+                return;
+            };
+            if let Err(e) = process_workflow_task(&shared, task).await {
+                tracing::warn!(error = %e, "workflow task failed");
+            }
+        });
+    }
+
+    /// Runs an activity attempt once a permit is free.
+    fn spawn_activity(self: &Arc<Self>, task: ActivityTask) {
+        let shared = self.clone();
+        tokio::spawn(async move {
+            let Ok(_permit) = shared.activity_permits.clone().acquire_owned().await else {
+                return;
+            };
+            if let Err(e) = run_activity(&shared, task).await {
+                tracing::warn!(error = %e, "activity outcome not recorded");
+            }
+        });
     }
 }
 
-/// Claims and processes workflow tasks until shutdown.
+/// Runs the tasks that commits of this process leased to it.
+pub(crate) async fn handoff_loop(
+    shared: Arc<Shared>,
+    mut handoffs: tokio::sync::mpsc::UnboundedReceiver<Handoff>,
+) {
+    while let Some(handoff) = handoffs.recv().await {
+        match handoff {
+            Handoff::Workflow(task) => shared.spawn_workflow_task(task),
+            Handoff::Activity(task) => shared.spawn_activity(task),
+        }
+    }
+}
+
+/// Claims workflow tasks that no commit of this process handed over
+/// (after a restart, expired leases, work of other processes) until shutdown.
 pub(crate) async fn workflow_loop(shared: Arc<Shared>) {
-    let permits = Arc::new(Semaphore::new(shared.config.workflow_concurrency));
     let mut seen = shared.work.subscribe();
     while !shared.is_shutting_down() {
         seen.borrow_and_update();
-        let free = permits.available_permits().max(1) as u32;
+        let free = shared.workflow_permits.available_permits().clamp(1, 128) as u32;
         let now = shared.clock.now();
-        let claimed = match shared
+        let claimed = shared
             .store
-            .claim_workflow_tasks(
-                &shared.config.identity,
-                now,
-                shared.config.lease,
-                free.min(128),
-            )
-            .await
-        {
-            Ok(tasks) => tasks,
+            .claim_workflow_tasks(&shared.config.identity, now, shared.config.lease, free)
+            .await;
+        match claimed {
+            Ok(tasks) if !tasks.is_empty() => {
+                for task in tasks {
+                    shared.spawn_workflow_task(task);
+                }
+            }
+            Ok(_) => shared.idle(TaskKind::Workflow, &mut seen).await,
             Err(e) => {
                 tracing::warn!(error = %e, "claiming workflow tasks failed");
                 shared.idle(TaskKind::Workflow, &mut seen).await;
-                continue;
             }
-        };
-        if claimed.is_empty() {
-            shared.idle(TaskKind::Workflow, &mut seen).await;
-            continue;
-        }
-        for task in claimed {
-            let Ok(permit) = permits.clone().acquire_owned().await else {
-                return;
-            };
-            let shared = shared.clone();
-            tokio::spawn(async move {
-                if let Err(e) = process_workflow_task(&shared, task).await {
-                    tracing::warn!(error = %e, "workflow task failed");
-                }
-                drop(permit);
-            });
         }
     }
     // Graceful shutdown: wait for in-flight workflow tasks.
-    let _ = permits
-        .acquire_many(shared.config.workflow_concurrency as u32)
-        .await;
+    let all = shared.config.workflow_concurrency as u32;
+    let _ = shared.workflow_permits.acquire_many(all).await;
 }
 
 async fn process_workflow_task(shared: &Shared, task: WorkflowTask) -> Result<()> {
@@ -280,22 +317,20 @@ async fn process_workflow_task(shared: &Shared, task: WorkflowTask) -> Result<()
     Ok(())
 }
 
-/// Claims activity tasks and runs them until shutdown.
+/// Claims activity tasks that no commit of this process handed over
+/// (retries after a backoff, expired leases, work of other processes) and
+/// runs them until shutdown.
 pub(crate) async fn activity_loop(shared: Arc<Shared>) {
-    let permits = Arc::new(Semaphore::new(shared.config.activity_concurrency));
     let mut seen = shared.work.subscribe();
     while !shared.is_shutting_down() {
         seen.borrow_and_update();
-        let free = permits.available_permits() as u32;
+        let free = shared.activity_permits.available_permits() as u32;
         if free == 0 {
-            let Ok(p) = permits.clone().acquire_owned().await else {
-                return;
-            };
-            drop(p);
+            shared.idle(TaskKind::Activity, &mut seen).await;
             continue;
         }
         let now = shared.clock.now();
-        let claimed = match shared
+        let claimed = shared
             .store
             .claim_activity_tasks(
                 &shared.config.identity,
@@ -303,35 +338,22 @@ pub(crate) async fn activity_loop(shared: Arc<Shared>) {
                 shared.config.lease,
                 free.min(128),
             )
-            .await
-        {
-            Ok(tasks) => tasks,
+            .await;
+        match claimed {
+            Ok(tasks) if !tasks.is_empty() => {
+                for task in tasks {
+                    shared.spawn_activity(task);
+                }
+            }
+            Ok(_) => shared.idle(TaskKind::Activity, &mut seen).await,
             Err(e) => {
                 tracing::warn!(error = %e, "claiming activity tasks failed");
                 shared.idle(TaskKind::Activity, &mut seen).await;
-                continue;
             }
-        };
-        if claimed.is_empty() {
-            shared.idle(TaskKind::Activity, &mut seen).await;
-            continue;
-        }
-        for task in claimed {
-            let Ok(permit) = permits.clone().acquire_owned().await else {
-                return;
-            };
-            let shared = shared.clone();
-            tokio::spawn(async move {
-                if let Err(e) = run_activity(&shared, task).await {
-                    tracing::warn!(error = %e, "activity outcome not recorded");
-                }
-                drop(permit);
-            });
         }
     }
-    let _ = permits
-        .acquire_many(shared.config.activity_concurrency as u32)
-        .await;
+    let all = shared.config.activity_concurrency as u32;
+    let _ = shared.activity_permits.acquire_many(all).await;
 }
 
 async fn run_activity(shared: &Arc<Shared>, task: ActivityTask) -> Result<()> {

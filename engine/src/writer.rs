@@ -1,18 +1,61 @@
 //! Group commit: every transition of this process goes through one writer
 //! task that gathers whatever is queued and commits it as one batch, so many
 //! workflows share one database commit (and one fsync).
+//!
+//! The writer is also the in-process fast path: tasks a batch creates are
+//! leased to this process in the same commit and handed straight to the
+//! workers, with no claim query; only after a crash, for due timers and
+//! backoffs, or for work of other processes do workers poll the database.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::store::{Applied, Store, Transition};
+use crate::store::{Applied, Handoff, LeaseGrant, Store, Transition};
 
 /// Most transitions committed together.
 const MAX_BATCH: usize = 512;
 
 type Request = (Transition, oneshot::Sender<Result<Applied>>);
+
+/// How the writer leases the tasks it creates to this process.
+pub(crate) struct Leasing {
+    pub(crate) owner: String,
+    pub(crate) duration: Duration,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) handoffs: mpsc::UnboundedSender<Handoff>,
+}
+
+/// Who waits in this process for which workflow to close.
+#[derive(Default)]
+pub(crate) struct Closings {
+    waiters: Mutex<HashMap<String, Vec<oneshot::Sender<()>>>>,
+}
+
+impl Closings {
+    /// A receiver that resolves when this process closes workflow `id`.
+    pub(crate) fn subscribe(&self, id: &str) -> oneshot::Receiver<()> {
+        let (tx, rx) = oneshot::channel();
+        let mut waiters = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
+        waiters
+            .entry(id.to_string())
+            .or_default()
+            .retain(|w| !w.is_closed());
+        waiters.entry(id.to_string()).or_default().push(tx);
+        rx
+    }
+
+    fn closed(&self, id: &str) {
+        let mut waiters = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
+        for waiter in waiters.remove(id).unwrap_or_default() {
+            let _ = waiter.send(());
+        }
+    }
+}
 
 /// A cheap-to-clone handle for submitting transitions to the writer.
 #[derive(Clone)]
@@ -22,31 +65,54 @@ pub(crate) struct Writer {
 
 impl Writer {
     /// Starts the writer task; it ends when every handle is dropped.
-    pub(crate) fn spawn(store: Arc<dyn Store>, on_commit: impl Fn() + Send + 'static) -> Self {
+    pub(crate) fn spawn(
+        store: Arc<dyn Store>,
+        leasing: Option<Leasing>,
+        closings: Arc<Closings>,
+        work: watch::Sender<u64>,
+    ) -> Self {
         let (tx, mut rx) = mpsc::channel::<Request>(4 * MAX_BATCH);
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(MAX_BATCH);
             while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
                 let (transitions, replies): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
-                match store.commit(&transitions).await {
-                    Ok(applied) => {
-                        for (reply, applied) in replies.into_iter().zip(applied) {
-                            let _ = reply.send(Ok(applied));
-                        }
-                    }
+                let grant = leasing.as_ref().map(|l| LeaseGrant {
+                    token: format!("{}:{}", l.owner, uuid::Uuid::new_v4().simple()),
+                    until: l.clock.now()
+                        + chrono::Duration::from_std(l.duration).unwrap_or_default(),
+                });
+                let outcomes = match store.commit_leasing(&transitions, grant.as_ref()).await {
+                    Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
                     // One bad transition must not fail its neighbours: retry
                     // each alone so that only the failing one reports an error.
                     Err(_) => {
-                        for (transition, reply) in transitions.into_iter().zip(replies) {
+                        let mut outcomes = Vec::with_capacity(transitions.len());
+                        for transition in &transitions {
                             let outcome = store
-                                .commit(std::slice::from_ref(&transition))
+                                .commit_leasing(std::slice::from_ref(transition), grant.as_ref())
                                 .await
                                 .and_then(|mut v| v.pop().ok_or(Error::ShuttingDown));
-                            let _ = reply.send(outcome);
+                            outcomes.push(outcome);
                         }
+                        outcomes
                     }
+                };
+                for ((transition, reply), outcome) in transitions.iter().zip(replies).zip(outcomes)
+                {
+                    let outcome = outcome.map(|(applied, handoffs)| {
+                        if let Some(leasing) = &leasing {
+                            for handoff in handoffs {
+                                let _ = leasing.handoffs.send(handoff);
+                            }
+                        }
+                        if let Some(id) = closed_by(transition, &applied) {
+                            closings.closed(id);
+                        }
+                        applied
+                    });
+                    let _ = reply.send(outcome);
                 }
-                on_commit();
+                work.send_modify(|n| *n = n.wrapping_add(1));
             }
         });
         Self { tx }
@@ -78,5 +144,21 @@ impl Writer {
             applied.push(answer.await.map_err(|_| Error::ShuttingDown)??);
         }
         Ok(applied)
+    }
+}
+
+/// The workflow a transition closed, if it did.
+fn closed_by<'a>(transition: &'a Transition, applied: &Applied) -> Option<&'a str> {
+    match (transition, applied) {
+        (
+            Transition::CompleteWorkflowTask {
+                workflow_id,
+                closing: Some(_),
+                ..
+            },
+            Applied::Appended { .. },
+        ) => Some(workflow_id),
+        (Transition::Terminate { id, .. }, Applied::Done) => Some(id),
+        _ => None,
     }
 }

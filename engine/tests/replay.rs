@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use engine::store::{
-    ActivityQuery, ActivityTask, Applied, DueTimer, Store, TaskKind, TaskRef, Transition,
-    WorkflowTask,
+    ActivityQuery, ActivityTask, Applied, DueTimer, Handoff, LeaseGrant, Store, TaskKind, TaskRef,
+    Transition, WorkflowTask,
 };
 use engine::{
     ActivityContext, ActivityError, Counts, Cursor, Engine, Event, EventKind, ListFilter, ListPage,
@@ -195,8 +195,12 @@ struct Counting {
 
 #[async_trait]
 impl Store for Counting {
-    async fn commit(&self, batch: &[Transition]) -> engine::Result<Vec<Applied>> {
-        self.inner.commit(batch).await
+    async fn commit_leasing(
+        &self,
+        batch: &[Transition],
+        lease: Option<&LeaseGrant>,
+    ) -> engine::Result<Vec<(Applied, Vec<Handoff>)>> {
+        self.inner.commit_leasing(batch, lease).await
     }
     async fn claim_workflow_tasks(
         &self,

@@ -233,6 +233,24 @@ pub enum Applied {
     NoSuchOperation,
 }
 
+/// Lets a commit lease the tasks it creates to the committing process, so
+/// that they run at once without a claim (the in-process fast path). If the
+/// process dies, the leases expire and any worker claims the tasks.
+#[derive(Debug, Clone)]
+pub struct LeaseGrant {
+    /// The lease token of every task leased by this commit.
+    pub token: String,
+    /// When the leases end (activities: plus their start-to-close timeout).
+    pub until: Timestamp,
+}
+
+/// A task a commit created (or re-leased) for the committing process.
+#[derive(Debug, Clone)]
+pub enum Handoff {
+    Workflow(WorkflowTask),
+    Activity(ActivityTask),
+}
+
 /// Which pending activities to list.
 #[derive(Debug, Clone, Default)]
 pub struct ActivityQuery {
@@ -247,8 +265,19 @@ pub struct ActivityQuery {
 pub trait Store: Send + Sync + 'static {
     /// Applies each transition in its own all-or-nothing unit, all in as few
     /// database commits as the backend can (ideally one). Returns one
-    /// [`Applied`] per transition, in order. An `Err` means none was applied.
-    async fn commit(&self, batch: &[Transition]) -> Result<Vec<Applied>>;
+    /// [`Applied`] per transition, in order, with the tasks it created that
+    /// `lease` leased to the caller. An `Err` means none was applied.
+    async fn commit_leasing(
+        &self,
+        batch: &[Transition],
+        lease: Option<&LeaseGrant>,
+    ) -> Result<Vec<(Applied, Vec<Handoff>)>>;
+
+    /// [`Store::commit_leasing`] without leasing anything to the caller.
+    async fn commit(&self, batch: &[Transition]) -> Result<Vec<Applied>> {
+        let outcomes = self.commit_leasing(batch, None).await?;
+        Ok(outcomes.into_iter().map(|(applied, _)| applied).collect())
+    }
 
     /// Leases up to `limit` due workflow tasks (visible, not leased or lease
     /// expired) until `now + lease`.

@@ -56,8 +56,8 @@ macro_rules! sql_store {
                 retry_mode_str, to_json,
             };
             use $crate::store::{
-                ActivityQuery, ActivityTask, Applied, Closing, DueTimer, NewTask, Store, TaskKind,
-                TaskRef, Transition, WorkflowTask,
+                ActivityQuery, ActivityTask, Applied, Closing, DueTimer, Handoff, LeaseGrant, NewTask,
+                Store, TaskKind, TaskRef, Transition, WorkflowTask,
             };
             use $crate::workflow::{
                 Counts, Cursor, ListFilter, ListPage, PendingActivity, PendingTimer, RunSummary,
@@ -172,30 +172,46 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            /// Appends input events and makes sure a workflow task will run.
+            /// Appends input events and makes sure a workflow task will run;
+            /// a task it creates is leased to the caller when `lease` says so.
             async fn deliver(
                 conn: &mut Conn,
                 row: &WorkflowRow,
                 events: &[EventKind],
                 now: i64,
+                lease: Option<&LeaseGrant>,
+                handoff: &mut Vec<Handoff>,
             ) -> Result<()> {
                 let (version, inputs) = append(conn, &row.id, row.run, row.version, events, now).await?;
                 set_version(conn, &row.id, version, inputs, now).await?;
                 if inputs.is_some() {
-                    sqlx::query(
-                        "INSERT INTO tasks (kind, workflow_id, run, seq, name, due_at, scheduled_at) \
-                         VALUES ('workflow', $1, $2, 0, $3, $4, $5) \
-                         ON CONFLICT (workflow_id, run, kind, seq) DO NOTHING",
+                    let created: Option<i64> = sqlx::query_scalar(
+                        "INSERT INTO tasks (kind, workflow_id, run, seq, name, due_at, lease_token, scheduled_at) \
+                         VALUES ('workflow', $1, $2, 0, $3, $4, $5, $6) \
+                         ON CONFLICT (workflow_id, run, kind, seq) DO NOTHING RETURNING id",
                     )
                     .bind(&row.id)
                     .bind(row.run)
                     .bind(&row.workflow_type)
+                    .bind(lease.map_or(now, |l| to_millis(l.until)))
+                    .bind(lease.map(|l| l.token.clone()))
                     .bind(now)
-                    .bind(now)
-                    .execute(&mut *conn)
+                    .fetch_optional(&mut *conn)
                     .await?;
+                    if let (Some(id), Some(lease)) = (created, lease) {
+                        handoff.push(Handoff::Workflow(workflow_task(row, id, lease)));
+                    }
                 }
                 Ok(())
+            }
+
+            fn workflow_task(row: &WorkflowRow, id: i64, lease: &LeaseGrant) -> WorkflowTask {
+                WorkflowTask {
+                    task: TaskRef { id, lease_token: lease.token.clone() },
+                    workflow_id: row.id.clone(),
+                    run: row.run as u32,
+                    workflow_type: row.workflow_type.clone(),
+                }
             }
 
             /// Whether `task` is still held under its lease token.
@@ -241,14 +257,22 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            async fn insert_task(conn: &mut Conn, row: &WorkflowRow, task: &NewTask, now: i64) -> Result<()> {
+            async fn insert_task(
+                conn: &mut Conn,
+                row: &WorkflowRow,
+                task: &NewTask,
+                now: i64,
+                lease: Option<&LeaseGrant>,
+                handoff: &mut Vec<Handoff>,
+            ) -> Result<()> {
                 match task {
                     NewTask::Activity { seq, name, input, options } => {
-                        sqlx::query(
+                        let timeout = ms(options.start_to_close_timeout);
+                        let created: Option<i64> = sqlx::query_scalar(
                             "INSERT INTO tasks (kind, workflow_id, run, seq, name, input, options, \
-                             attempt, max_attempts, timeout_ms, due_at, scheduled_at) \
-                             VALUES ('activity', $1, $2, $3, $4, $5, $6, 1, $7, $8, $9, $10) \
-                             ON CONFLICT (workflow_id, run, kind, seq) DO NOTHING",
+                             attempt, max_attempts, timeout_ms, due_at, lease_token, scheduled_at) \
+                             VALUES ('activity', $1, $2, $3, $4, $5, $6, 1, $7, $8, $9, $10, $11) \
+                             ON CONFLICT (workflow_id, run, kind, seq) DO NOTHING RETURNING id",
                         )
                         .bind(&row.id)
                         .bind(row.run)
@@ -257,11 +281,25 @@ macro_rules! sql_store {
                         .bind(to_json(input))
                         .bind(to_json(options))
                         .bind(options.retry.maximum_attempts as i64)
-                        .bind(ms(options.start_to_close_timeout))
+                        .bind(timeout)
+                        .bind(lease.map_or(now, |l| to_millis(l.until) + timeout))
+                        .bind(lease.map(|l| l.token.clone()))
                         .bind(now)
-                        .bind(now)
-                        .execute(&mut *conn)
+                        .fetch_optional(&mut *conn)
                         .await?;
+                        if let (Some(id), Some(lease)) = (created, lease) {
+                            handoff.push(Handoff::Activity(ActivityTask {
+                                task: TaskRef { id, lease_token: lease.token.clone() },
+                                workflow_id: row.id.clone(),
+                                run: row.run as u32,
+                                seq: *seq,
+                                name: name.clone(),
+                                input: input.clone(),
+                                attempt: 1,
+                                options: options.clone(),
+                                scheduled_at: from_millis(now),
+                            }));
+                        }
                     }
                     NewTask::Timer { seq, fire_at } => {
                         sqlx::query(
@@ -281,7 +319,12 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            async fn apply(conn: &mut Conn, transition: &Transition) -> Result<Applied> {
+            async fn apply(
+                conn: &mut Conn,
+                transition: &Transition,
+                lease: Option<&LeaseGrant>,
+                handoff: &mut Vec<Handoff>,
+            ) -> Result<Applied> {
                 match transition {
                     Transition::Start { id, workflow_type, input, now } => {
                         if let Some(existing) = head(conn, id).await? {
@@ -307,7 +350,7 @@ macro_rules! sql_store {
                             retry_of_run: None,
                             resume: Vec::new(),
                         };
-                        deliver(conn, &row, &[started], now).await?;
+                        deliver(conn, &row, &[started], now, lease, handoff).await?;
                         Ok(Applied::Started { run: 1 })
                     }
                     Transition::CompleteWorkflowTask {
@@ -351,15 +394,20 @@ macro_rules! sql_store {
                             .await?;
                         }
                         for new_task in new_tasks {
-                            insert_task(conn, &row, new_task, now).await?;
+                            insert_task(conn, &row, new_task, now, lease, handoff).await?;
                         }
                         if row.inputs_through as u64 > *consumed_through {
-                            // Inputs arrived while the task ran: another round.
-                            sqlx::query("UPDATE tasks SET lease_token = NULL, due_at = $1 WHERE id = $2")
-                                .bind(now)
+                            // Inputs arrived while the task ran: another round,
+                            // at once if the caller takes it.
+                            sqlx::query("UPDATE tasks SET lease_token = $1, due_at = $2 WHERE id = $3")
+                                .bind(lease.map(|l| l.token.clone()))
+                                .bind(lease.map_or(now, |l| to_millis(l.until)))
                                 .bind(task.id)
                                 .execute(&mut *conn)
                                 .await?;
+                            if let Some(lease) = lease {
+                                handoff.push(Handoff::Workflow(workflow_task(&row, task.id, lease)));
+                            }
                         } else {
                             delete_task(conn, task.id).await?;
                         }
@@ -383,7 +431,7 @@ macro_rules! sql_store {
                         delete_task(conn, task.id).await?;
                         match running_head(conn, workflow_id, Some(*run)).await? {
                             Ok(row) => {
-                                deliver(conn, &row, std::slice::from_ref(outcome), to_millis(*now)).await?;
+                                deliver(conn, &row, std::slice::from_ref(outcome), to_millis(*now), lease, handoff).await?;
                                 Ok(Applied::Done)
                             }
                             Err(refusal) => Ok(refusal),
@@ -417,7 +465,7 @@ macro_rules! sql_store {
                             error: error.clone(),
                             next_attempt_at: *next_attempt_at,
                         };
-                        deliver(conn, &row, &[failed], now).await?;
+                        deliver(conn, &row, &[failed], now, lease, handoff).await?;
                         Ok(Applied::Done)
                     }
                     Transition::FireTimer { workflow_id, run, seq, now } => {
@@ -434,7 +482,7 @@ macro_rules! sql_store {
                         }
                         match running_head(conn, workflow_id, Some(*run)).await? {
                             Ok(row) => {
-                                deliver(conn, &row, &[EventKind::TimerFired { seq: *seq }], to_millis(*now)).await?;
+                                deliver(conn, &row, &[EventKind::TimerFired { seq: *seq }], to_millis(*now), lease, handoff).await?;
                                 Ok(Applied::Done)
                             }
                             Err(refusal) => Ok(refusal),
@@ -453,7 +501,7 @@ macro_rules! sql_store {
                             .execute(&mut *conn)
                             .await?;
                         let event = EventKind::CancelRequested { reason: reason.clone() };
-                        deliver(conn, &row, &[event], to_millis(*now)).await?;
+                        deliver(conn, &row, &[event], to_millis(*now), lease, handoff).await?;
                         Ok(Applied::Done)
                     }
                     Transition::Terminate { id, reason, now } => {
@@ -479,7 +527,7 @@ macro_rules! sql_store {
                             Err(refusal) => return Ok(refusal),
                         };
                         let event = EventKind::SignalReceived { name: name.clone(), payload: payload.clone() };
-                        deliver(conn, &row, &[event], to_millis(*now)).await?;
+                        deliver(conn, &row, &[event], to_millis(*now), lease, handoff).await?;
                         Ok(Applied::Done)
                     }
                     Transition::RetryActivityNow { id, seq, now } => {
@@ -539,7 +587,7 @@ macro_rules! sql_store {
                             retry_of_run: Some(*from_run),
                             resume: resume.clone(),
                         };
-                        deliver(conn, &row, &[started], now).await?;
+                        deliver(conn, &row, &[started], now, lease, handoff).await?;
                         Ok(Applied::Started { run: run as u32 })
                     }
                 }
@@ -628,16 +676,22 @@ macro_rules! sql_store {
 
             #[async_trait]
             impl Store for $store {
-                async fn commit(&self, batch: &[Transition]) -> Result<Vec<Applied>> {
+                async fn commit_leasing(
+                    &self,
+                    batch: &[Transition],
+                    lease: Option<&LeaseGrant>,
+                ) -> Result<Vec<(Applied, Vec<Handoff>)>> {
                     let mut conn = self.pool.acquire().await?;
                     let mut tx = conn.begin_with(<$store>::DIALECT.begin).await?;
-                    let mut applied = Vec::with_capacity(batch.len());
+                    let mut outcomes = Vec::with_capacity(batch.len());
                     for transition in batch {
-                        applied.push(apply(&mut tx, transition).await?);
+                        let mut handoff = Vec::new();
+                        let applied = apply(&mut tx, transition, lease, &mut handoff).await?;
+                        outcomes.push((applied, handoff));
                     }
                     tx.commit().await?;
                     self.committed(batch);
-                    Ok(applied)
+                    Ok(outcomes)
                 }
 
                 async fn claim_workflow_tasks(
