@@ -25,15 +25,24 @@ use crate::retry::{RetryPolicy, millis, opt_millis};
 /// assert_eq!(options.schedule_to_close_timeout, None);
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(description = "How an activity call runs: its retry policy and timeouts.")
+)]
 #[serde(default)]
 pub struct ActivityOptions {
     /// Retry policy across attempts.
     pub retry: RetryPolicy,
-    /// Longest one attempt may run; a timed-out attempt is a retryable failure.
+    /// Longest one attempt may run, in milliseconds; a timed-out attempt is a
+    /// retryable failure.
     #[serde(with = "millis")]
+    #[cfg_attr(feature = "openapi", schema(value_type = u64, default = 60_000))]
     pub start_to_close_timeout: Duration,
-    /// Longest all attempts together may take, waits included; `None` is unlimited.
+    /// Longest all attempts together may take, waits included, in
+    /// milliseconds; `None` is unlimited.
     #[serde(with = "opt_millis")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<u64>))]
     pub schedule_to_close_timeout: Option<Duration>,
 }
 

@@ -14,10 +14,12 @@ use crate::clock::Timestamp;
 
 /// One entry of a run's history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Event {
     /// Position in the run's history, from 1.
     pub id: u64,
     /// When it was recorded.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub time: Timestamp,
     /// What happened.
     pub kind: EventKind,
@@ -26,6 +28,7 @@ pub struct Event {
 /// What happened; the `seq` fields name the workflow operation (activity,
 /// timer, recorded value) the event belongs to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type")]
 pub enum EventKind {
     /// The run began. `resume` lists steps reused from an earlier run.
@@ -52,6 +55,7 @@ pub enum EventKind {
         seq: u32,
         attempt: u32,
         error: Failure,
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
         next_attempt_at: Timestamp,
     },
     /// The activity succeeded.
@@ -67,7 +71,11 @@ pub enum EventKind {
         error: Failure,
     },
     /// Command: a durable timer.
-    TimerStarted { seq: u32, fire_at: Timestamp },
+    TimerStarted {
+        seq: u32,
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+        fire_at: Timestamp,
+    },
     /// The timer's time came (or an operator fired it early).
     TimerFired { seq: u32 },
     /// Command: an operation pending when the cancel request arrived was
@@ -172,6 +180,7 @@ impl EventKind {
 /// A step that a run resumed after a failure takes from the earlier run
 /// instead of doing it again.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "step")]
 pub enum ReusedStep {
     Activity {
@@ -199,6 +208,7 @@ impl ReusedStep {
 
 /// An error as recorded: a kind to match on and a message for people.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Failure {
     /// A short machine-readable name, such as `CardDeclined` or `Timeout`.
     pub kind: String,

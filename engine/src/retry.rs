@@ -19,15 +19,27 @@ use serde::{Deserialize, Serialize};
 /// assert!(policy.allows_attempt(1_000_000)); // unlimited by default
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(
+        description = "How often and how fast a failed activity is tried again \
+        (Temporal's retry policy and defaults). The wait before attempt n + 1 is \
+        min(initial_interval * backoff_coefficient^(n-1), maximum_interval)."
+    )
+)]
 #[serde(default)]
 pub struct RetryPolicy {
-    /// Wait before the second attempt.
+    /// Wait before the second attempt, in milliseconds.
     #[serde(with = "millis")]
+    #[cfg_attr(feature = "openapi", schema(value_type = u64, default = 1000))]
     pub initial_interval: Duration,
     /// Factor by which each wait grows.
     pub backoff_coefficient: f64,
-    /// Cap on any one wait; `None` means 100 x `initial_interval`.
+    /// Cap on any one wait, in milliseconds; `None` means 100 x
+    /// `initial_interval`.
     #[serde(with = "opt_millis")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<u64>))]
     pub maximum_interval: Option<Duration>,
     /// Attempts in all, the first included; 0 means unlimited, 1 means no retry.
     pub maximum_attempts: u32,

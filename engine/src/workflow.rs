@@ -9,6 +9,7 @@ use crate::history::Failure;
 
 /// Where a workflow run stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum WorkflowStatus {
     Running,
@@ -64,6 +65,7 @@ impl std::str::FromStr for WorkflowStatus {
 
 /// The current run of a workflow, as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WorkflowRecord {
     pub id: String,
     /// Run number, from 1; an operator retry starts the next.
@@ -78,18 +80,24 @@ pub struct WorkflowRecord {
     pub current_step: Option<String>,
     /// Length of the run's history; bumped by every transition.
     pub version: u64,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub closed_at: Option<Timestamp>,
 }
 
 /// One run of a workflow id (the current one included).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunSummary {
     pub run: u32,
     pub status: WorkflowStatus,
     pub error: Option<Failure>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub closed_at: Option<Timestamp>,
     /// How this run was started from the previous one, if it was a retry.
     pub retry_mode: Option<RetryMode>,
@@ -97,6 +105,7 @@ pub struct RunSummary {
 
 /// How an operator retry starts the new run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RetryMode {
     /// Everything runs again.
@@ -107,6 +116,7 @@ pub enum RetryMode {
 
 /// What a pending activity is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ActivityState {
     /// Waiting for a worker (first attempt, or a retry whose wait is over).
@@ -119,6 +129,7 @@ pub enum ActivityState {
 
 /// An activity scheduled but not finished.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PendingActivity {
     pub workflow_id: String,
     pub run: u32,
@@ -130,23 +141,29 @@ pub struct PendingActivity {
     pub maximum_attempts: u32,
     pub state: ActivityState,
     pub last_error: Option<Failure>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub last_failed_at: Option<Timestamp>,
     /// When the next attempt may start (a backing-off activity's retry time).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub next_attempt_at: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub scheduled_at: Timestamp,
 }
 
 /// A durable timer not yet fired.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PendingTimer {
     pub workflow_id: String,
     pub run: u32,
     pub seq: u32,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub fire_at: Timestamp,
 }
 
 /// Everything `describe` tells about a workflow id.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Description {
     /// The current (latest) run.
     pub workflow: WorkflowRecord,
@@ -211,6 +228,7 @@ pub struct ListPage {
 
 /// Number of workflows per status matching a filter (status ignored).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Counts {
     pub running: u64,
     pub completed: u64,

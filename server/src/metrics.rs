@@ -5,18 +5,23 @@
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
-/// Installs the process-wide recorder; `None` if one is installed already
-/// (tests starting several servers in one process share the first).
+/// The process-wide recorder's handle, installed on first use (servers
+/// started in one process, as in tests, share it).
 pub fn install() -> Option<PrometheusHandle> {
-    let recorder = PrometheusBuilder::new()
-        .set_buckets(&[
-            0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-        ])
-        .ok()?
-        .build_recorder();
-    let handle = recorder.handle();
-    metrics::set_global_recorder(recorder).ok()?;
-    Some(handle)
+    static HANDLE: std::sync::OnceLock<Option<PrometheusHandle>> = std::sync::OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets(&[
+                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+                ])
+                .ok()?
+                .build_recorder();
+            let handle = recorder.handle();
+            metrics::set_global_recorder(recorder).ok()?;
+            Some(handle)
+        })
+        .clone()
 }
 
 /// Gauges read from the store at scrape time.

@@ -3,6 +3,8 @@
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use serde::de::DeserializeOwned;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -138,25 +140,41 @@ impl From<JsonRejection> for ApiError {
                 "unsupported_media_type",
                 "send the body as JSON with Content-Type: application/json",
             ),
-            JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                Self::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
-                    format!(
-                        "the body is larger than the limit of {} bytes",
-                        super::MAX_BODY_BYTES
-                    ),
-                )
+            JsonRejection::BytesRejection(e) => {
+                super::extract::unreadable_body(e.status(), &e.body_text())
             }
             other => Self::new(other.status(), "bad_request", other.body_text()),
         }
     }
 }
 
-/// A JSON body whose rejections answer in the API's error shape.
-#[derive(Debug, Clone, Copy, Default, axum::extract::FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// A JSON object body whose rejections answer in the API's error shape; as
+/// a response, a JSON body.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let Json(value) = Json::<Value>::from_request(req, state).await?;
+        from_object(value).map(ApiJson)
+    }
+}
+
+/// `value` as `T`, which must come from a JSON object: serde would also
+/// read a struct from an array of its fields, which the API's schemas do
+/// not allow.
+pub fn from_object<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
+    if !value.is_object() {
+        return Err(ApiError::invalid("the body must be a JSON object")
+            .with_details(json!({ "reason": "not a JSON object" })));
+    }
+    serde_json::from_value(value).map_err(|e| {
+        ApiError::invalid(format!("the body does not fit: {e}"))
+            .with_details(json!({ "reason": e.to_string() }))
+    })
+}
 
 impl<T: serde::Serialize> IntoResponse for ApiJson<T> {
     fn into_response(self) -> Response {

@@ -10,13 +10,24 @@ pub const MAX_REQUEST_ID_LEN: usize = 128;
 /// Longest shipping address.
 pub const MAX_ADDRESS_LEN: usize = 500;
 
-/// The body of `POST /api/orders`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The body of `POST /api/orders`. The schema states the rules that
+/// [`OrderRequest::validate`] checks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OrderRequest {
     /// The caller's idempotency key; becomes the workflow id.
+    #[schema(pattern = r"^[A-Za-z0-9._:-]{1,128}$", example = "order-2026-0001")]
     pub request_id: String,
+    #[schema(pattern = r"^[A-Za-z0-9._:-]{1,64}$", example = "sku-widget")]
     pub item_id: String,
+    #[schema(minimum = 1, maximum = 1000)]
     pub quantity: i64,
+    /// Where to ship: at most 500 characters, not blank, no control
+    /// characters other than line breaks (`\n`).
+    #[schema(
+        max_length = 500,
+        pattern = r"^[^\x00-\x09\x0B-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x09\x0B-\x1F\x7F-\x9F]*$",
+        example = "1 Main St, Springfield"
+    )]
     pub address: String,
 }
 
@@ -54,8 +65,10 @@ impl OrderRequest {
         if !(1..=MAX_QUANTITY).contains(&self.quantity) {
             bad("quantity", format!("must be between 1 and {MAX_QUANTITY}"));
         }
-        let address = self.address.trim();
-        if address.is_empty() {
+        // Length and characters are checked on the address as sent, so that
+        // the rules are the ones the OpenAPI schema states.
+        let address = &self.address;
+        if address.trim().is_empty() {
             bad("address", "must not be empty".into());
         } else if address.chars().count() > MAX_ADDRESS_LEN {
             bad(
@@ -172,5 +185,18 @@ mod tests {
         assert!(r.validate().is_ok());
         r.request_id.push('x');
         assert!(r.validate().is_err());
+    }
+
+    #[test]
+    fn address_rules_apply_to_the_address_as_sent() {
+        let mut r = request();
+        r.address = "1 Main St\nSpringfield".into();
+        assert!(r.validate().is_ok());
+        r.address = "1 Main St\t".into();
+        assert!(r.validate().is_err(), "a trailing tab is a control character");
+        r.address = format!(" {} ", "x".repeat(MAX_ADDRESS_LEN - 1));
+        assert!(r.validate().is_err(), "padding counts towards the length");
+        r.address = " \u{3000} ".into();
+        assert!(r.validate().is_err(), "blank");
     }
 }

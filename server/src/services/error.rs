@@ -125,7 +125,7 @@ impl Rejection {
 }
 
 /// The body of every error answer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
@@ -133,10 +133,13 @@ pub struct ErrorBody {
 /// `code` is stable and machine-readable (`insufficient_stock`,
 /// `unknown_item`, `card_declined`, `injected_fault`, ...); `details` is an
 /// object whose fields depend on the code.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
+    /// Stable and machine-readable: what went wrong.
     pub code: String,
+    /// For people: what went wrong and what to do about it.
     pub message: String,
+    /// Fields that depend on `code` (an object, often empty).
     #[serde(default)]
     pub details: Value,
 }

@@ -20,11 +20,13 @@ use super::error::Rejection;
 pub const MAX_LATENCY_MS: u64 = 60_000;
 
 /// The faults of one service.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FaultConfig {
     /// Probability (0.0 to 1.0) that a call answers 503 before doing anything.
+    #[schema(minimum = 0.0, maximum = 1.0)]
     pub error_rate: f64,
     /// Delay added to every call, in milliseconds (0 to [`MAX_LATENCY_MS`]).
+    #[schema(maximum = 60_000)]
     pub latency_ms: u64,
     /// When true, every call answers 503.
     pub outage: bool,
@@ -34,13 +36,18 @@ pub struct FaultConfig {
 ///
 /// Numbers are taken wide (any JSON number) so that an out-of-range value
 /// is answered 422 with details rather than as malformed JSON.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FaultUpdate {
+    /// Probability (0.0 to 1.0) that a call answers 503.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0.0, maximum = 1.0)]
     pub error_rate: Option<f64>,
+    /// Delay added to every call: a whole number of milliseconds, 0 to 60000.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<u64>, maximum = 60_000)]
     pub latency_ms: Option<f64>,
+    /// When true, every call answers 503.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outage: Option<bool>,
 }
@@ -94,7 +101,7 @@ impl FaultUpdate {
 }
 
 /// The faults of all three services.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AllFaults {
     pub inventory: FaultConfig,
     pub payment: FaultConfig,

@@ -16,23 +16,27 @@
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::rejection::QueryRejection;
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
-use axum::routing::{get, post, put};
+use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
+use utoipa::{IntoParams, IntoResponses, OpenApi};
 
-use super::error::{Rejection, require_count};
+use super::error::{ErrorBody, Rejection, require_count};
 use super::faults::FaultUpdate;
-use super::fulfilment::{ShipRequest, Shipments};
+use super::fulfilment::{ShipRequest, Shipment, Shipments};
 use super::inventory::{
-    Reservations, ReserveRequest, SetStock, Stock, StockItem, UnreserveRequest,
+    Reservation, Reservations, ReserveRequest, SetStock, Stock, StockItem, Unreservation,
+    UnreserveRequest,
 };
 use super::ledger::{Answer, Ledger};
-use super::payment::{ChargeRequest, Charges, DeclineStatus, Declines, RefundRequest, SetDecline};
+use super::payment::{
+    Charge, ChargeRequest, Charges, DeclineStatus, Declines, Refund, RefundRequest, SetDecline,
+};
 use super::{AllFaults, Error, FaultConfig, ServiceName, Services};
+use crate::api::Route;
 
 /// The request header that names a mutating call's idempotency key.
 pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
@@ -43,25 +47,99 @@ const MAX_KEY_LEN: usize = 255;
 /// The most rows one list or ledger request returns.
 const MAX_LIMIT: i64 = 1000;
 
-/// The routes of the three services, all under `/services/`.
+/// Every endpoint of the three services, all under `/services/`.
+pub fn routes() -> Vec<Route<Services>> {
+    vec![
+        Route::get("/services/faults", all_faults),
+        Route::get("/services/{service}/faults", faults),
+        Route::put("/services/{service}/faults", set_faults),
+        Route::get("/services/{service}/ledger", ledger),
+        Route::get("/services/inventory/stock", stock),
+        Route::put("/services/inventory/stock/{item_id}", set_stock),
+        Route::get("/services/inventory/reservations", reservations),
+        Route::post("/services/inventory/reserve", reserve),
+        Route::post("/services/inventory/unreserve", unreserve),
+        Route::post("/services/payment/charge", charge),
+        Route::post("/services/payment/refund", refund),
+        Route::get("/services/payment/charges", charges),
+        Route::get("/services/payment/declines", declines),
+        Route::put("/services/payment/declines/{user}", set_decline),
+        Route::post("/services/fulfilment/ship", ship),
+        Route::get("/services/fulfilment/shipments", shipments),
+    ]
+}
+
+/// The routes of the three services.
 pub fn router(services: Services) -> Router {
-    Router::new()
-        .route("/services/faults", get(all_faults))
-        .route("/services/{service}/faults", get(faults).put(set_faults))
-        .route("/services/{service}/ledger", get(ledger))
-        .route("/services/inventory/stock", get(stock))
-        .route("/services/inventory/stock/{item_id}", put(set_stock))
-        .route("/services/inventory/reservations", get(reservations))
-        .route("/services/inventory/reserve", post(reserve))
-        .route("/services/inventory/unreserve", post(unreserve))
-        .route("/services/payment/charge", post(charge))
-        .route("/services/payment/refund", post(refund))
-        .route("/services/payment/charges", get(charges))
-        .route("/services/payment/declines", get(declines))
-        .route("/services/payment/declines/{user}", put(set_decline))
-        .route("/services/fulfilment/ship", post(ship))
-        .route("/services/fulfilment/shipments", get(shipments))
-        .with_state(services)
+    crate::api::mount(routes()).with_state(services)
+}
+
+/// The services' part of the OpenAPI document (see `crate::api::openapi`).
+#[derive(OpenApi)]
+#[openapi(paths(
+    all_faults,
+    faults,
+    set_faults,
+    ledger,
+    stock,
+    set_stock,
+    reservations,
+    reserve,
+    unreserve,
+    charge,
+    refund,
+    charges,
+    declines,
+    set_decline,
+    ship,
+    shipments,
+))]
+pub struct ServicesDoc;
+
+// The answers that many operations share; for the document only.
+
+/// What every mutating call may answer besides its result.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+enum OperationErrors {
+    /// No or an invalid `Idempotency-Key` header (`missing_idempotency_key`,
+    /// `invalid_idempotency_key`), or a body that is not the request's JSON
+    /// (`malformed_request`).
+    #[response(status = 400)]
+    BadRequest(ErrorBody),
+    /// The body is too large (`payload_too_large`).
+    #[response(status = 413)]
+    TooLarge(ErrorBody),
+    /// A business error or an out-of-range value (`invalid_request`, ...), or
+    /// the key was used for another request (`idempotency_key_reused`). Like
+    /// a result, it is stored and replayed for the key.
+    #[response(
+        status = 422,
+        headers(("idempotent-replayed" = String,
+            description = "`true` when this answer replays a stored one."))
+    )]
+    Unprocessable(ErrorBody),
+    /// The database failed (`internal`).
+    #[response(status = 500)]
+    Internal(ErrorBody),
+    /// An injected fault (`injected_fault`): transient, retry later.
+    #[response(status = 503)]
+    Fault(ErrorBody),
+}
+
+/// What a read or control call may answer besides its result.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+enum ReadErrors {
+    /// A malformed query string, path or body (`malformed_request`).
+    #[response(status = 400)]
+    BadRequest(ErrorBody),
+    /// An out-of-range value (`invalid_request`, ...).
+    #[response(status = 422)]
+    Unprocessable(ErrorBody),
+    /// The database failed (`internal`).
+    #[response(status = 500)]
+    Internal(ErrorBody),
 }
 
 // --- request plumbing -------------------------------------------------------
@@ -88,15 +166,52 @@ fn idempotency_key(headers: &HeaderMap) -> Result<String, Rejection> {
     Ok(key.to_owned())
 }
 
-/// The body as `T`; 400 if it is not JSON of that shape.
-fn parse_json<T: DeserializeOwned>(body: &Bytes) -> Result<T, Rejection> {
-    serde_json::from_slice(body).map_err(|error| {
+/// A path parameter; 400 if it cannot be read (not UTF-8 once decoded).
+fn path_param<T>(path: Result<Path<T>, PathRejection>) -> Result<T, Rejection> {
+    path.map(|Path(value)| value).map_err(|rejection| {
         Rejection::bad_request(
             "malformed_request",
-            format!("the request body is not valid: {error}"),
-            json!({ "reason": error.to_string() }),
+            format!("invalid path: {}", rejection.body_text()),
+            json!({ "reason": rejection.body_text() }),
         )
     })
+}
+
+/// The body's bytes; 413 if it is too large, 400 if it cannot be read.
+fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, Rejection> {
+    body.map_err(|rejection| {
+        let (status, code) = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+        } else {
+            (StatusCode::BAD_REQUEST, "malformed_request")
+        };
+        Rejection::new(
+            status,
+            code,
+            format!("the request body cannot be read: {}", rejection.body_text()),
+            json!({ "reason": rejection.body_text() }),
+        )
+    })
+}
+
+/// The body as `T`; 400 if it is not JSON of that shape.
+/// Every body is a JSON object (serde alone would also read a struct from an
+/// array of its fields).
+fn parse_json<T: DeserializeOwned>(body: &Bytes) -> Result<T, Rejection> {
+    let malformed = |reason: String| {
+        Rejection::bad_request(
+            "malformed_request",
+            format!("the request body is not valid: {reason}"),
+            json!({ "reason": reason }),
+        )
+    };
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(value) if value.is_object() => {
+            serde_json::from_value(value).map_err(|error| malformed(error.to_string()))
+        }
+        Ok(_) => Err(malformed("the body must be a JSON object".into())),
+        Err(error) => Err(malformed(error.to_string())),
+    }
 }
 
 /// What every operation does before it runs: suffer the service's faults,
@@ -105,17 +220,22 @@ async fn prepare<T: DeserializeOwned>(
     services: &Services,
     service: ServiceName,
     headers: &HeaderMap,
-    body: &Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<(String, T), Error> {
     services.faults.strike(service).await?;
     let key = idempotency_key(headers)?;
-    let request = parse_json(body)?;
+    let request = parse_json(&body_bytes(body)?)?;
     Ok((key, request))
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// Query of the lists (reservations, charges, shipments).
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListParams {
+    /// At most this many, newest first (1 to 1000; default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
+    /// Only those of this order.
     order_id: Option<String>,
 }
 
@@ -141,105 +261,305 @@ impl ListParams {
 
 // --- operations -------------------------------------------------------------
 
+/// Reserve units of an item for an order.
+///
+/// Takes from the item's available stock; too little stock or an unknown
+/// item is a business error (422) that changes nothing.
+#[utoipa::path(
+    post,
+    path = "/services/inventory/reserve",
+    operation_id = "services_reserve",
+    tag = "simulated services",
+    params(IdempotencyKey),
+    request_body = ReserveRequest,
+    responses(
+        (status = 200, description = "The reservation.", body = Reservation,
+            headers(("idempotent-replayed" = String,
+                description = "`true` when this answer replays a stored one."))),
+        OperationErrors,
+    )
+)]
 async fn reserve(
     State(services): State<Services>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Answer, Error> {
     let (key, request) =
-        prepare::<ReserveRequest>(&services, ServiceName::Inventory, &headers, &body).await?;
+        prepare::<ReserveRequest>(&services, ServiceName::Inventory, &headers, body).await?;
     services.reserve(&key, &request).await
 }
 
+/// Release reservations.
+///
+/// The one named by `reservation_id`, or every held one of `order_id`.
+#[utoipa::path(
+    post,
+    path = "/services/inventory/unreserve",
+    operation_id = "services_unreserve",
+    tag = "simulated services",
+    params(IdempotencyKey),
+    request_body = UnreserveRequest,
+    responses(
+        (status = 200, description = "The reservations released.", body = Unreservation,
+            headers(("idempotent-replayed" = String,
+                description = "`true` when this answer replays a stored one."))),
+        OperationErrors,
+    )
+)]
 async fn unreserve(
     State(services): State<Services>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Answer, Error> {
     let (key, request) =
-        prepare::<UnreserveRequest>(&services, ServiceName::Inventory, &headers, &body).await?;
+        prepare::<UnreserveRequest>(&services, ServiceName::Inventory, &headers, body).await?;
     services.unreserve(&key, &request).await
 }
 
+/// Charge a user for an order.
+///
+/// A user whose card is declined gets a business error (422
+/// `card_declined`).
+#[utoipa::path(
+    post,
+    path = "/services/payment/charge",
+    operation_id = "services_charge",
+    tag = "simulated services",
+    params(IdempotencyKey),
+    request_body = ChargeRequest,
+    responses(
+        (status = 200, description = "The charge.", body = Charge,
+            headers(("idempotent-replayed" = String,
+                description = "`true` when this answer replays a stored one."))),
+        OperationErrors,
+    )
+)]
 async fn charge(
     State(services): State<Services>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Answer, Error> {
     let (key, request) =
-        prepare::<ChargeRequest>(&services, ServiceName::Payment, &headers, &body).await?;
+        prepare::<ChargeRequest>(&services, ServiceName::Payment, &headers, body).await?;
     services.charge(&key, &request).await
 }
 
+/// Refund charges.
+///
+/// The one named by `charge_id`, or every captured one of `order_id`.
+#[utoipa::path(
+    post,
+    path = "/services/payment/refund",
+    operation_id = "services_refund",
+    tag = "simulated services",
+    params(IdempotencyKey),
+    request_body = RefundRequest,
+    responses(
+        (status = 200, description = "The charges refunded.", body = Refund,
+            headers(("idempotent-replayed" = String,
+                description = "`true` when this answer replays a stored one."))),
+        OperationErrors,
+    )
+)]
 async fn refund(
     State(services): State<Services>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Answer, Error> {
     let (key, request) =
-        prepare::<RefundRequest>(&services, ServiceName::Payment, &headers, &body).await?;
+        prepare::<RefundRequest>(&services, ServiceName::Payment, &headers, body).await?;
     services.refund(&key, &request).await
 }
 
+/// Ship an order's items to an address.
+#[utoipa::path(
+    post,
+    path = "/services/fulfilment/ship",
+    operation_id = "services_ship",
+    tag = "simulated services",
+    params(IdempotencyKey),
+    request_body = ShipRequest,
+    responses(
+        (status = 200, description = "The shipment.", body = Shipment,
+            headers(("idempotent-replayed" = String,
+                description = "`true` when this answer replays a stored one."))),
+        OperationErrors,
+    )
+)]
 async fn ship(
     State(services): State<Services>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Answer, Error> {
     let (key, request) =
-        prepare::<ShipRequest>(&services, ServiceName::Fulfilment, &headers, &body).await?;
+        prepare::<ShipRequest>(&services, ServiceName::Fulfilment, &headers, body).await?;
     services.ship(&key, &request).await
+}
+
+/// The `Idempotency-Key` header of the mutating calls.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+struct IdempotencyKey {
+    /// Names the call: a retry with the same key gets the first call's
+    /// answer and changes nothing. 1 to 255 visible ASCII characters.
+    #[serde(rename = "Idempotency-Key")]
+    #[param(min_length = 1, max_length = 255, pattern = r"^[!-~]([ -~]*[!-~])?$")]
+    key: String,
 }
 
 // --- reads and operator controls --------------------------------------------
 
+/// The faults of every service.
+#[utoipa::path(
+    get,
+    path = "/services/faults",
+    operation_id = "services_all_faults",
+    tag = "simulated services",
+    responses((status = 200, description = "The faults, by service.", body = AllFaults))
+)]
 async fn all_faults(State(services): State<Services>) -> axum::Json<AllFaults> {
     axum::Json(services.all_faults())
 }
 
+/// The faults of one service.
+#[utoipa::path(
+    get,
+    path = "/services/{service}/faults",
+    operation_id = "services_faults",
+    tag = "simulated services",
+    params(("service" = ServiceName, Path, description = "The service.")),
+    responses(
+        (status = 200, description = "The service's faults.", body = FaultConfig),
+        (status = 400, description = "The path cannot be read (`malformed_request`).",
+            body = ErrorBody),
+        (status = 404, description = "No such service (`unknown_service`).", body = ErrorBody),
+    )
+)]
 async fn faults(
     State(services): State<Services>,
-    Path(service): Path<String>,
+    service: Result<Path<String>, PathRejection>,
 ) -> Result<axum::Json<FaultConfig>, Error> {
-    let service: ServiceName = service.parse()?;
+    let service: ServiceName = path_param(service)?.parse()?;
     Ok(axum::Json(services.faults(service)))
 }
 
+/// Change the faults of one service.
+///
+/// Fields left out keep their value; an out-of-range value changes nothing.
+#[utoipa::path(
+    put,
+    path = "/services/{service}/faults",
+    operation_id = "services_set_faults",
+    tag = "simulated services",
+    params(("service" = ServiceName, Path, description = "The service.")),
+    request_body = FaultUpdate,
+    responses(
+        (status = 200, description = "The service's faults now.", body = FaultConfig),
+        (status = 400, description = "The body is not the request's JSON, or the path cannot \
+            be read (`malformed_request`).", body = ErrorBody),
+        (status = 404, description = "No such service (`unknown_service`).", body = ErrorBody),
+        (status = 413, description = "The body is too large (`payload_too_large`).",
+            body = ErrorBody),
+        (status = 422, description = "A value is out of range (`invalid_faults`).",
+            body = ErrorBody),
+    )
+)]
 async fn set_faults(
     State(services): State<Services>,
-    Path(service): Path<String>,
-    body: Bytes,
+    service: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<axum::Json<FaultConfig>, Error> {
-    let service: ServiceName = service.parse()?;
-    let update: FaultUpdate = parse_json(&body)?;
+    let service: ServiceName = path_param(service)?.parse()?;
+    let update: FaultUpdate = parse_json(&body_bytes(body)?)?;
     Ok(axum::Json(services.update_faults(service, &update)?))
 }
 
+/// The ledger of one service.
+///
+/// Every mutating call it answered, by idempotency key, newest first.
+#[utoipa::path(
+    get,
+    path = "/services/{service}/ledger",
+    operation_id = "services_ledger",
+    tag = "simulated services",
+    params(
+        ("service" = ServiceName, Path, description = "The service."),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 1000,
+            description = "The newest this many entries (1 to 1000; default 50)."),
+    ),
+    responses(
+        (status = 200, description = "The newest entries.", body = Ledger),
+        (status = 404, description = "No such service (`unknown_service`).", body = ErrorBody),
+        ReadErrors,
+    )
+)]
 async fn ledger(
     State(services): State<Services>,
-    Path(service): Path<String>,
+    service: Result<Path<String>, PathRejection>,
     query: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<axum::Json<Ledger>, Error> {
-    let service: ServiceName = service.parse()?;
+    let service: ServiceName = path_param(service)?.parse()?;
     let params = ListParams::from_query(query)?;
     Ok(axum::Json(
         services.ledger(service, params.limit_or(50)).await?,
     ))
 }
 
+/// The inventory's items and their stock.
+#[utoipa::path(
+    get,
+    path = "/services/inventory/stock",
+    operation_id = "services_stock",
+    tag = "simulated services",
+    responses(
+        (status = 200, description = "Every item.", body = Stock),
+        (status = 500, description = "The database failed (`internal`).", body = ErrorBody),
+    )
+)]
 async fn stock(State(services): State<Services>) -> Result<axum::Json<Stock>, Error> {
     Ok(axum::Json(services.stock().await?))
 }
 
+/// Set the units on hand of an item.
+///
+/// Refused (422) below what is reserved.
+#[utoipa::path(
+    put,
+    path = "/services/inventory/stock/{item_id}",
+    operation_id = "services_set_stock",
+    tag = "simulated services",
+    params(("item_id" = String, Path, description = "The item.")),
+    request_body = SetStock,
+    responses(
+        (status = 200, description = "The item now.", body = StockItem),
+        (status = 413, description = "The body is too large (`payload_too_large`).",
+            body = ErrorBody),
+        ReadErrors,
+    )
+)]
 async fn set_stock(
     State(services): State<Services>,
-    Path(item_id): Path<String>,
-    body: Bytes,
+    item_id: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<axum::Json<StockItem>, Error> {
-    let SetStock { stock } = parse_json(&body)?;
+    let item_id = path_param(item_id)?;
+    let SetStock { stock } = parse_json(&body_bytes(body)?)?;
     Ok(axum::Json(services.set_stock(&item_id, stock).await?))
 }
 
+/// Reservations, newest first.
+#[utoipa::path(
+    get,
+    path = "/services/inventory/reservations",
+    operation_id = "services_reservations",
+    tag = "simulated services",
+    params(ListParams),
+    responses(
+        (status = 200, description = "The reservations.", body = Reservations),
+        ReadErrors,
+    )
+)]
 async fn reservations(
     State(services): State<Services>,
     query: Result<Query<ListParams>, QueryRejection>,
@@ -253,6 +573,18 @@ async fn reservations(
     ))
 }
 
+/// Charges, newest first.
+#[utoipa::path(
+    get,
+    path = "/services/payment/charges",
+    operation_id = "services_charges",
+    tag = "simulated services",
+    params(ListParams),
+    responses(
+        (status = 200, description = "The charges.", body = Charges),
+        ReadErrors,
+    )
+)]
 async fn charges(
     State(services): State<Services>,
     query: Result<Query<ListParams>, QueryRejection>,
@@ -264,6 +596,18 @@ async fn charges(
     ))
 }
 
+/// Shipments, newest first.
+#[utoipa::path(
+    get,
+    path = "/services/fulfilment/shipments",
+    operation_id = "services_shipments",
+    tag = "simulated services",
+    params(ListParams),
+    responses(
+        (status = 200, description = "The shipments.", body = Shipments),
+        ReadErrors,
+    )
+)]
 async fn shipments(
     State(services): State<Services>,
     query: Result<Query<ListParams>, QueryRejection>,
@@ -277,15 +621,42 @@ async fn shipments(
     ))
 }
 
+/// The users whose card is declined.
+#[utoipa::path(
+    get,
+    path = "/services/payment/declines",
+    operation_id = "services_declines",
+    tag = "simulated services",
+    responses(
+        (status = 200, description = "The users.", body = Declines),
+        (status = 500, description = "The database failed (`internal`).", body = ErrorBody),
+    )
+)]
 async fn declines(State(services): State<Services>) -> Result<axum::Json<Declines>, Error> {
     Ok(axum::Json(services.declines().await?))
 }
 
+/// Decline a user's card, or stop declining it.
+#[utoipa::path(
+    put,
+    path = "/services/payment/declines/{user}",
+    operation_id = "services_set_decline",
+    tag = "simulated services",
+    params(("user" = String, Path, description = "The user.")),
+    request_body = SetDecline,
+    responses(
+        (status = 200, description = "The user's switch now.", body = DeclineStatus),
+        (status = 413, description = "The body is too large (`payload_too_large`).",
+            body = ErrorBody),
+        ReadErrors,
+    )
+)]
 async fn set_decline(
     State(services): State<Services>,
-    Path(user): Path<String>,
-    body: Bytes,
+    user: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<axum::Json<DeclineStatus>, Error> {
-    let SetDecline { decline } = parse_json(&body)?;
+    let user = path_param(user)?;
+    let SetDecline { decline } = parse_json(&body_bytes(body)?)?;
     Ok(axum::Json(services.set_decline(&user, decline).await?))
 }

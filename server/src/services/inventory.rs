@@ -34,17 +34,23 @@ pub const DEFAULT_CATALOGUE: &[(&str, &str, i64, i64)] = &[
 ];
 
 /// `POST /services/inventory/reserve`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ReserveRequest {
+    /// Not blank.
+    #[schema(min_length = 1)]
     pub order_id: String,
+    /// Not blank.
+    #[schema(min_length = 1)]
     pub item_id: String,
+    /// 1 to [`MAX_QUANTITY`].
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub quantity: i64,
 }
 
 /// `POST /services/inventory/unreserve`: releases the reservation named by
 /// `reservation_id`, or every held reservation of `order_id` (none held is
 /// fine: nothing to give back). At least one of the two is required.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UnreserveRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reservation_id: Option<String>,
@@ -52,7 +58,7 @@ pub struct UnreserveRequest {
     pub order_id: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReservationStatus {
     Held,
@@ -60,7 +66,7 @@ pub enum ReservationStatus {
 }
 
 /// Units of one item held for one order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Reservation {
     pub reservation_id: String,
     pub order_id: String,
@@ -76,13 +82,13 @@ pub struct Reservation {
 }
 
 /// The answer to an unreserve: the reservations this call released.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Unreservation {
     pub released: Vec<Reservation>,
 }
 
 /// One catalogue item and its stock.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct StockItem {
     pub item_id: String,
     pub name: String,
@@ -97,19 +103,20 @@ pub struct StockItem {
 }
 
 /// `GET /services/inventory/stock`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Stock {
     pub items: Vec<StockItem>,
 }
 
 /// `PUT /services/inventory/stock/{item_id}`: sets the units on hand.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SetStock {
+    #[schema(minimum = 0)]
     pub stock: i64,
 }
 
 /// `GET /services/inventory/reservations`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Reservations {
     pub reservations: Vec<Reservation>,
 }

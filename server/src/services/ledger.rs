@@ -230,7 +230,7 @@ pub(crate) use idempotent;
 
 /// One row of a service's ledger: the first call made with one idempotency
 /// key and the answer it got.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LedgerEntry {
     /// Increases with every new key; newest entries have the highest.
     pub seq: i64,
@@ -247,7 +247,7 @@ pub struct LedgerEntry {
 }
 
 /// A service's ledger, newest entry first.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Ledger {
     pub service: ServiceName,
     pub entries: Vec<LedgerEntry>,

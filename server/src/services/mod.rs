@@ -41,7 +41,7 @@ use serde::{Deserialize, Serialize};
 pub use error::{Error, ErrorBody, ErrorDetail, Rejection};
 pub use faults::{AllFaults, FaultConfig, FaultUpdate};
 pub use fulfilment::{ShipRequest, Shipment, Shipments};
-pub use http::{IDEMPOTENCY_KEY_HEADER, router};
+pub use http::{IDEMPOTENCY_KEY_HEADER, ServicesDoc, router, routes};
 pub use inventory::{
     Reservation, ReservationStatus, Reservations, ReserveRequest, SetStock, Stock, StockItem,
     Unreservation, UnreserveRequest,
@@ -53,7 +53,7 @@ pub use payment::{
 };
 
 /// The three simulated services.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ServiceName {
     Inventory,

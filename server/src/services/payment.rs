@@ -14,17 +14,23 @@ use super::{Error, ServiceName, Services};
 pub const MAX_AMOUNT_CENTS: i64 = 10_000_000_000;
 
 /// `POST /services/payment/charge`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ChargeRequest {
+    /// Not blank.
+    #[schema(min_length = 1)]
     pub order_id: String,
+    /// Not blank.
+    #[schema(min_length = 1)]
     pub user: String,
+    /// 1 to [`MAX_AMOUNT_CENTS`].
+    #[schema(minimum = 1, maximum = 10_000_000_000_i64)]
     pub amount_cents: i64,
 }
 
 /// `POST /services/payment/refund`: refunds the charge named by `charge_id`,
 /// or every captured charge of `order_id` (none captured is fine: nothing
 /// to refund). At least one of the two is required.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RefundRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub charge_id: Option<String>,
@@ -32,7 +38,7 @@ pub struct RefundRequest {
     pub order_id: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ChargeStatus {
     Captured,
@@ -40,7 +46,7 @@ pub enum ChargeStatus {
 }
 
 /// Money taken from a user for an order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Charge {
     pub charge_id: String,
     pub order_id: String,
@@ -53,41 +59,41 @@ pub struct Charge {
 }
 
 /// The answer to a refund: the charges this call refunded and their total.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Refund {
     pub refunded: Vec<Charge>,
     pub amount_cents: i64,
 }
 
 /// `GET /services/payment/charges`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Charges {
     pub charges: Vec<Charge>,
 }
 
 /// A user whose card is declined, and since when.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DeclinedUser {
     pub user: String,
     pub since: chrono::DateTime<chrono::Utc>,
 }
 
 /// `GET /services/payment/declines`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Declines {
     pub users: Vec<DeclinedUser>,
 }
 
 /// `PUT /services/payment/declines/{user}` body: `{"decline": true}` sets
 /// the switch, `false` clears it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetDecline {
     pub decline: bool,
 }
 
 /// The answer to `PUT /services/payment/declines/{user}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DeclineStatus {
     pub user: String,
     pub decline: bool,
