@@ -18,7 +18,7 @@ async fn order(_: WorkflowContext, _: Order) -> Result<(), WorkflowError> {
 #[tokio::test]
 async fn unknown_type_bad_input_and_bad_ids_are_refused_and_create_nothing() {
     let db = common::TestDb::new().await;
-    let engine = Engine::builder_shared(db.store().await)
+    let engine = Engine::builder_shared(common::store(&db).await)
         .workflow("order", order)
         .config(common::fast_config())
         .start();
@@ -68,7 +68,7 @@ async fn unknown_type_bad_input_and_bad_ids_are_refused_and_create_nothing() {
 #[tokio::test]
 async fn an_activity_nobody_registered_fails_the_call_not_the_process() {
     let db = common::TestDb::new().await;
-    let engine = Engine::builder_shared(db.store().await)
+    let engine = Engine::builder_shared(common::store(&db).await)
         .workflow("calls_missing", |ctx: WorkflowContext, _: ()| async move {
             let _: () = ctx.activity("not_registered", &()).await?;
             Ok::<_, WorkflowError>(())

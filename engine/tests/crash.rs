@@ -176,7 +176,7 @@ async fn killed_processes_lose_nothing_and_repeat_no_effect() {
     let db = common::TestDb::new().await;
     let dir = tempfile::tempdir().unwrap();
     let sink_path = dir.path().join("sink.db").display().to_string();
-    let store = db.store().await;
+    let store = common::store(&db).await;
 
     // Several incarnations, each SIGKILLed at a random moment.
     for round in 0..5 {

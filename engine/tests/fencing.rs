@@ -12,7 +12,7 @@ use engine::{ActivityOptions, Engine, EventKind, WorkerConfig, WorkflowContext, 
 #[tokio::test]
 async fn a_worker_past_its_lease_cannot_commit_stale_results() {
     let db = common::TestDb::new().await;
-    let store = db.store().await;
+    let store = common::store(&db).await;
     let clock = common::manual_clock();
     let t0 = clock.now();
     // An engine that only accepts starts: the test plays the workers.
@@ -169,7 +169,7 @@ async fn a_worker_past_its_lease_cannot_commit_stale_results() {
 #[tokio::test]
 async fn one_bad_transition_does_not_undo_its_batch_neighbours() {
     let db = common::TestDb::new().await;
-    let store = db.store().await;
+    let store = common::store(&db).await;
     let now = common::manual_clock().now();
     let start = |id: &str| Transition::Start {
         id: id.into(),

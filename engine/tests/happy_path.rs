@@ -27,7 +27,7 @@ async fn order(ctx: WorkflowContext, order: Order) -> Result<Vec<String>, Workfl
 #[tokio::test]
 async fn reserve_charge_ship_completes_with_history_in_order() {
     let db = common::TestDb::new().await;
-    let engine = Engine::builder_shared(db.store().await)
+    let engine = Engine::builder_shared(common::store(&db).await)
         .workflow("order", order)
         .activity("reserve", step)
         .activity("charge", step)

@@ -67,7 +67,11 @@ fn engine(
 async fn starting_an_existing_id_answers_already_started_and_creates_nothing() {
     let db = common::TestDb::new().await;
     let world = Arc::new(World::default());
-    let engine = engine(db.store().await, world.clone(), ActivityOptions::default());
+    let engine = engine(
+        common::store(&db).await,
+        world.clone(),
+        ActivityOptions::default(),
+    );
     let client = engine.client();
     client.start("order", "dup", &()).await.unwrap();
     client
@@ -114,7 +118,11 @@ async fn retry_from_start_runs_everything_again_as_run_two() {
     let db = common::TestDb::new().await;
     let world = Arc::new(World::default());
     world.charge_declines.store(true, Ordering::SeqCst);
-    let engine = engine(db.store().await, world.clone(), ActivityOptions::default());
+    let engine = engine(
+        common::store(&db).await,
+        world.clone(),
+        ActivityOptions::default(),
+    );
     let client = engine.client();
     client.start("order", "rs-1", &()).await.unwrap();
     let failed = client
@@ -166,7 +174,11 @@ async fn retry_with_resume_does_not_execute_completed_steps_again() {
     let db = common::TestDb::new().await;
     let world = Arc::new(World::default());
     world.charge_declines.store(true, Ordering::SeqCst);
-    let engine = engine(db.store().await, world.clone(), ActivityOptions::default());
+    let engine = engine(
+        common::store(&db).await,
+        world.clone(),
+        ActivityOptions::default(),
+    );
     let client = engine.client();
     client.start("order", "rs-2", &()).await.unwrap();
     client
@@ -212,7 +224,7 @@ async fn retry_activity_now_skips_the_backoff() {
         ..ActivityOptions::default()
     };
     let _ = world;
-    let engine = Engine::builder_shared(db.store().await)
+    let engine = Engine::builder_shared(common::store(&db).await)
         .workflow("once", |ctx: WorkflowContext, _: ()| async move {
             Ok::<u32, WorkflowError>(ctx.activity("flaky", &()).await?)
         })
@@ -264,7 +276,7 @@ async fn retry_activity_now_skips_the_backoff() {
 #[tokio::test]
 async fn signals_are_delivered_in_order_and_wait_can_time_out() {
     let db = common::TestDb::new().await;
-    let engine = Engine::builder_shared(db.store().await)
+    let engine = Engine::builder_shared(common::store(&db).await)
         .workflow("approve", |ctx: WorkflowContext, _: ()| async move {
             let first: String = ctx.signal("note").await?;
             let second: String = ctx.signal("note").await?;

@@ -20,7 +20,7 @@ use sqlx::{Connection, Executor};
 use tokio::sync::Barrier;
 
 fn skipped(test: &str) -> bool {
-    let skip = common::backend() != "postgres";
+    let skip = !testkit::is_postgres();
     if skip {
         eprintln!("skipping {test}: set STEADFAST_TEST_BACKEND=postgres to run it");
     }

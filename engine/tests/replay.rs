@@ -55,7 +55,7 @@ fn fan_out_engine(store: Arc<dyn Store>, config: WorkerConfig) -> Engine {
 #[tokio::test]
 async fn join_and_select_replay_identically_after_a_restart() {
     let db = common::TestDb::new().await;
-    let engine = fan_out_engine(db.store().await, common::fast_config());
+    let engine = fan_out_engine(common::store(&db).await, common::fast_config());
     let client = engine.client();
     client.start("fan_out", "j-1", &()).await.unwrap();
     common::eventually("waiting on the last timer", || {
@@ -73,7 +73,7 @@ async fn join_and_select_replay_identically_after_a_restart() {
     .await;
     engine.shutdown().await;
     // Fresh process: the instance is rebuilt from history by replay.
-    let engine = fan_out_engine(db.store().await, common::fast_config());
+    let engine = fan_out_engine(common::store(&db).await, common::fast_config());
     let client = engine.client();
     client.fire_timer_now("j-1", 6).await.unwrap();
     let done = client
@@ -95,7 +95,7 @@ async fn without_a_cache_every_step_replays_and_still_completes() {
         cache_capacity: 0,
         ..common::fast_config()
     };
-    let engine = fan_out_engine(db.store().await, config);
+    let engine = fan_out_engine(common::store(&db).await, config);
     let client = engine.client();
     client.start("fan_out", "j-2", &()).await.unwrap();
     common::eventually("waiting on the last timer", || {
@@ -123,7 +123,7 @@ async fn without_a_cache_every_step_replays_and_still_completes() {
 #[tokio::test]
 async fn changed_code_stops_with_a_non_determinism_error() {
     let db = common::TestDb::new().await;
-    let v1 = Engine::builder_shared(db.store().await)
+    let v1 = Engine::builder_shared(common::store(&db).await)
         .workflow("evolving", |ctx: WorkflowContext, _: ()| async move {
             let _: String = ctx.activity("a", &1u64).await?;
             ctx.sleep(Duration::from_secs(3600)).await?;
@@ -149,7 +149,7 @@ async fn changed_code_stops_with_a_non_determinism_error() {
     v1.shutdown().await;
 
     // A deployment changed the first step: replay must notice.
-    let v2 = Engine::builder_shared(db.store().await)
+    let v2 = Engine::builder_shared(common::store(&db).await)
         .workflow("evolving", |ctx: WorkflowContext, _: ()| async move {
             let _: String = ctx.activity("b", &1u64).await?;
             ctx.sleep(Duration::from_secs(3600)).await?;
@@ -270,7 +270,7 @@ async fn a_thousand_sequential_steps_cost_linear_history_reads() {
     const STEPS: u64 = 1_000;
     let db = common::TestDb::new().await;
     let counting = Arc::new(Counting {
-        inner: db.store().await,
+        inner: common::store(&db).await,
         events_read: AtomicU64::new(0),
     });
     let engine = Engine::builder_shared(counting.clone())

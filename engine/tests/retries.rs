@@ -85,7 +85,7 @@ async fn failing_twice_then_succeeding_completes_on_attempt_three_with_policy_wa
     let clock = common::manual_clock();
     let t0 = engine::clock::Clock::now(&clock);
     let (engine, counters) = engine_with(
-        db.store().await,
+        common::store(&db).await,
         clock.clone(),
         |attempt| {
             if attempt < 3 {
@@ -173,7 +173,7 @@ async fn failing_twice_then_succeeding_completes_on_attempt_three_with_policy_wa
 async fn non_retryable_error_fails_at_once_and_compensation_runs() {
     let db = common::TestDb::new().await;
     let (engine, counters) = engine_with(
-        db.store().await,
+        common::store(&db).await,
         common::manual_clock(),
         |_| {
             Err(ActivityError::non_retryable(
@@ -208,7 +208,7 @@ async fn non_retryable_error_fails_at_once_and_compensation_runs() {
 async fn error_kind_listed_as_non_retryable_in_the_policy_is_not_retried() {
     let db = common::TestDb::new().await;
     let (engine, counters) = engine_with(
-        db.store().await,
+        common::store(&db).await,
         common::manual_clock(),
         |_| {
             Err(ActivityError::of_kind(
@@ -235,7 +235,7 @@ async fn exhausted_attempts_fail_the_activity_and_compensation_runs() {
     let db = common::TestDb::new().await;
     let clock = common::manual_clock();
     let (engine, counters) = engine_with(
-        db.store().await,
+        common::store(&db).await,
         clock.clone(),
         |attempt| Err(ActivityError::retryable(format!("still down ({attempt})"))),
         policy(3),
@@ -284,7 +284,7 @@ async fn a_timed_out_attempt_is_retried() {
     };
     let calls = Arc::new(AtomicU32::new(0));
     let c = calls.clone();
-    let engine = Engine::builder_shared(db.store().await)
+    let engine = Engine::builder_shared(common::store(&db).await)
         .workflow("slow", |ctx: WorkflowContext, _: ()| async move {
             Ok::<u32, WorkflowError>(ctx.activity("slow_once", &()).await?)
         })

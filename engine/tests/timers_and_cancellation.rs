@@ -126,7 +126,12 @@ async fn thirty_day_sleep_holds_nothing_survives_a_restart_and_fires_on_time() {
     let clock = common::manual_clock();
     let t0 = clock.now();
     let calls = Arc::new(Calls::default());
-    let engine = start_engine(db.store().await, clock.clone(), calls.clone(), false);
+    let engine = start_engine(
+        common::store(&db).await,
+        clock.clone(),
+        calls.clone(),
+        false,
+    );
     let client = engine.client();
     client
         .start("held_order", "h-1", &THIRTY_DAYS)
@@ -142,7 +147,7 @@ async fn thirty_day_sleep_holds_nothing_survives_a_restart_and_fires_on_time() {
     engine.shutdown().await;
 
     // A new engine (a restarted process) on the same database.
-    let store = db.store().await;
+    let store = common::store(&db).await;
     let engine = start_engine(store, clock.clone(), calls.clone(), false);
     let client = engine.client();
     clock.advance(Span::days(30) - Span::seconds(1));
@@ -175,7 +180,7 @@ async fn fire_timer_now_fires_it_early() {
     let db = common::TestDb::new().await;
     let clock = common::manual_clock();
     let engine = start_engine(
-        db.store().await,
+        common::store(&db).await,
         clock.clone(),
         Arc::new(Calls::default()),
         false,
@@ -204,7 +209,12 @@ async fn cancel_while_sleeping_compensates_and_ends_cancelled() {
     let db = common::TestDb::new().await;
     let clock = common::manual_clock();
     let calls = Arc::new(Calls::default());
-    let engine = start_engine(db.store().await, clock.clone(), calls.clone(), false);
+    let engine = start_engine(
+        common::store(&db).await,
+        clock.clone(),
+        calls.clone(),
+        false,
+    );
     let client = engine.client();
     client
         .start("held_order", "c-1", &THIRTY_DAYS)
@@ -260,7 +270,7 @@ async fn cancel_while_an_activity_backs_off_returns_cancelled_to_the_workflow() 
     let db = common::TestDb::new().await;
     let clock = common::manual_clock();
     let calls = Arc::new(Calls::default());
-    let engine = start_engine(db.store().await, clock.clone(), calls.clone(), true);
+    let engine = start_engine(common::store(&db).await, clock.clone(), calls.clone(), true);
     let client = engine.client();
     client
         .start("held_order", "c-2", &Duration::from_secs(0))
@@ -307,7 +317,12 @@ async fn terminate_stops_the_workflow_at_once() {
     let db = common::TestDb::new().await;
     let clock = common::manual_clock();
     let calls = Arc::new(Calls::default());
-    let engine = start_engine(db.store().await, clock.clone(), calls.clone(), false);
+    let engine = start_engine(
+        common::store(&db).await,
+        clock.clone(),
+        calls.clone(),
+        false,
+    );
     let client = engine.client();
     client.start("forever", "f-1", &()).await.unwrap();
     wait_for_timer(&client, "f-1").await;
@@ -338,7 +353,7 @@ async fn terminate_stops_the_workflow_at_once() {
 #[tokio::test]
 async fn cancelled_is_what_the_awaited_operation_returns() {
     let db = common::TestDb::new().await;
-    let engine = Engine::builder_shared(db.store().await)
+    let engine = Engine::builder_shared(common::store(&db).await)
         .workflow("observe", |ctx: WorkflowContext, _: ()| async move {
             let outcome = ctx.sleep(Duration::from_secs(3600)).await;
             assert!(ctx.is_cancel_requested());

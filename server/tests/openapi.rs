@@ -23,7 +23,10 @@ async fn document(s: &TestServer) -> Value {
         .expect("request");
     assert_eq!(res.status(), 200, "the document needs no credentials");
     let content_type = res.headers()["content-type"].to_str().unwrap().to_string();
-    assert!(content_type.starts_with("application/json"), "{content_type}");
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}"
+    );
     res.json().await.expect("the document is JSON")
 }
 
@@ -128,8 +131,14 @@ async fn the_document_is_openapi_3_1_and_describes_every_route() {
     for ((method, path), op) in &ops {
         let at = format!("{method} {path}");
         let id = op["operationId"].as_str().expect("an operationId");
-        assert!(operation_ids.insert(id.to_string()), "{at}: operationId {id} twice");
-        assert!(op["summary"].is_string(), "{at}: no summary (a doc comment)");
+        assert!(
+            operation_ids.insert(id.to_string()),
+            "{at}: operationId {id} twice"
+        );
+        assert!(
+            op["summary"].is_string(),
+            "{at}: no summary (a doc comment)"
+        );
 
         // Path parameters: exactly the template's, all required.
         let declared: BTreeSet<String> = op["parameters"]

@@ -15,11 +15,15 @@ pub struct TestServer {
     pub server: Option<Server>,
     pub base: String,
     pub http: reqwest::Client,
-    pub dir: tempfile::TempDir,
+    /// The database of the backend under test (SQLite files live in its folder).
+    pub db: testkit::TestDb,
 }
 
-/// Arguments as a person would type them, plus a temp data folder.
-pub fn args(dir: &std::path::Path, extra: &[&str]) -> ServeArgs {
+/// Arguments as a person would type them, with the test database (the
+/// PostgreSQL one when `STEADFAST_TEST_BACKEND=postgres`, else SQLite files
+/// in its folder).
+pub fn args(db: &testkit::TestDb, extra: &[&str]) -> ServeArgs {
+    let dir = db.dir();
     let mut argv = vec![
         "steadfast".to_string(),
         "serve".into(),
@@ -32,6 +36,9 @@ pub fn args(dir: &std::path::Path, extra: &[&str]) -> ServeArgs {
         "--jwt-secret".into(),
         "test-jwt-secret".into(),
     ];
+    if db.url.starts_with("postgres") {
+        argv.extend(["--database-url".to_string(), db.url.clone()]);
+    }
     argv.extend(extra.iter().map(|s| s.to_string()));
     match Cli::parse_from(argv).command {
         Command::Serve(args) => *args,
@@ -41,8 +48,8 @@ pub fn args(dir: &std::path::Path, extra: &[&str]) -> ServeArgs {
 
 impl TestServer {
     pub async fn start(extra: &[&str]) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let server = Server::start(&args(dir.path(), extra))
+        let db = testkit::TestDb::new().await;
+        let server = Server::start(&args(&db, extra))
             .await
             .expect("server starts");
         let base = format!("http://{}", server.addr);
@@ -50,7 +57,7 @@ impl TestServer {
             server: Some(server),
             base,
             http: reqwest::Client::new(),
-            dir,
+            db,
         }
     }
 
