@@ -1,5 +1,6 @@
-//! The command line: `steadfast serve`, `steadfast token`. Every flag has an
-//! environment variable of the same meaning.
+//! The command line: `steadfast serve`, `steadfast token`, `steadfast bench`.
+//! Every flag of `serve` and `token` has an environment variable of the same
+//! meaning (`bench` reads none: see [`crate::bench::options`]).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -20,6 +21,9 @@ pub enum Command {
     Serve(Box<ServeArgs>),
     /// Print a customer API token (a signed JWT) for a user.
     Token(TokenArgs),
+    /// Benchmark: run `process_order` workflows and report throughput,
+    /// latency, CPU, memory and database size.
+    Bench(Box<crate::bench::BenchArgs>),
 }
 
 /// Which parts of Steadfast this process runs.

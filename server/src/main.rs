@@ -21,6 +21,18 @@ async fn main() -> anyhow::Result<()> {
                 server::auth::Auth::load(&args.data_dir, args.jwt_secret.as_deref(), Some(""))?;
             println!("{}", auth.issue(&args.user)?);
         }
+        Command::Bench(args) => {
+            server::bench::init_logging();
+            let report = server::bench::run(&args).await?;
+            if args.json {
+                println!("{}", report.to_json());
+            } else {
+                print!("{report}");
+            }
+            if !report.all_completed() {
+                anyhow::bail!("not every workflow completed");
+            }
+        }
     }
     Ok(())
 }

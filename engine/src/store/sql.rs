@@ -157,14 +157,16 @@ macro_rules! sql_store {
                 id: &str,
                 version: i64,
                 inputs_through: Option<i64>,
+                current_step: Option<&str>,
                 now: i64,
             ) -> Result<()> {
                 sqlx::query(
-                    "UPDATE workflows SET version = $1, \
-                     inputs_through = COALESCE($2, inputs_through), updated_at = $3 WHERE id = $4",
+                    "UPDATE workflows SET version = $1, inputs_through = COALESCE($2, inputs_through), \
+                     current_step = COALESCE($3, current_step), updated_at = $4 WHERE id = $5",
                 )
                 .bind(version)
                 .bind(inputs_through)
+                .bind(current_step)
                 .bind(now)
                 .bind(id)
                 .execute(&mut *conn)
@@ -183,7 +185,7 @@ macro_rules! sql_store {
                 handoff: &mut Vec<Handoff>,
             ) -> Result<()> {
                 let (version, inputs) = append(conn, &row.id, row.run, row.version, events, now).await?;
-                set_version(conn, &row.id, version, inputs, now).await?;
+                set_version(conn, &row.id, version, inputs, None, now).await?;
                 if inputs.is_some() {
                     let created: Option<i64> = sqlx::query_scalar(
                         "INSERT INTO tasks (kind, workflow_id, run, seq, name, due_at, lease_token, scheduled_at) \
@@ -327,23 +329,25 @@ macro_rules! sql_store {
             ) -> Result<Applied> {
                 match transition {
                     Transition::Start { id, workflow_type, input, now } => {
-                        if let Some(existing) = head(conn, id).await? {
-                            return Ok(Applied::AlreadyExists(Box::new(existing.into_record()?)));
-                        }
                         let now = to_millis(*now);
-                        sqlx::query(
+                        let sql = format!(
                             "INSERT INTO workflows (id, run, workflow_type, status, input, version, \
                              inputs_through, created_at, updated_at) \
-                             VALUES ($1, 1, $2, 'running', $3, 0, 0, $4, $5)",
-                        )
-                        .bind(id)
-                        .bind(workflow_type)
-                        .bind(to_json(input))
-                        .bind(now)
-                        .bind(now)
-                        .execute(&mut *conn)
-                        .await?;
-                        let row = head(conn, id).await?.ok_or_else(|| Error::Corrupt("start lost".into()))?;
+                             VALUES ($1, 1, $2, 'running', $3, 0, 0, $4, $5) \
+                             ON CONFLICT (id) DO NOTHING RETURNING {WORKFLOW_COLUMNS}"
+                        );
+                        let created = sqlx::query_as::<_, WorkflowRow>(sqlx::AssertSqlSafe(sql))
+                            .bind(id)
+                            .bind(workflow_type)
+                            .bind(to_json(input))
+                            .bind(now)
+                            .bind(now)
+                            .fetch_optional(&mut *conn)
+                            .await?;
+                        let Some(row) = created else {
+                            let existing = head(conn, id).await?.ok_or_else(|| Error::Corrupt("start lost".into()))?;
+                            return Ok(Applied::AlreadyExists(Box::new(existing.into_record()?)));
+                        };
                         let started = EventKind::WorkflowStarted {
                             workflow_type: workflow_type.clone(),
                             input: input.clone(),
@@ -370,14 +374,7 @@ macro_rules! sql_store {
                         };
                         let first_event_id = row.version as u64 + 1;
                         let (version, _) = append(conn, &row.id, row.run, row.version, events, now).await?;
-                        set_version(conn, &row.id, version, None, now).await?;
-                        if let Some(step) = current_step {
-                            sqlx::query("UPDATE workflows SET current_step = $1 WHERE id = $2")
-                                .bind(step)
-                                .bind(&row.id)
-                                .execute(&mut *conn)
-                                .await?;
-                        }
+                        set_version(conn, &row.id, version, None, current_step.as_deref(), now).await?;
                         if let Some(closing) = closing {
                             close(conn, &row.id, row.run, closing, now).await?;
                             return Ok(Applied::Appended { first_event_id });
@@ -425,10 +422,17 @@ macro_rules! sql_store {
                         Ok(if done.rows_affected() == 1 { Applied::Done } else { Applied::Stale })
                     }
                     Transition::CompleteActivity { task, workflow_id, run, outcome, now } => {
-                        if !holds(conn, task).await? {
+                        // The delete is the fence: it matches only under our lease.
+                        let held: Option<i64> = sqlx::query_scalar(
+                            "DELETE FROM tasks WHERE id = $1 AND lease_token = $2 RETURNING id",
+                        )
+                        .bind(task.id)
+                        .bind(&task.lease_token)
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                        if held.is_none() {
                             return Ok(Applied::Stale);
                         }
-                        delete_task(conn, task.id).await?;
                         match running_head(conn, workflow_id, Some(*run)).await? {
                             Ok(row) => {
                                 deliver(conn, &row, std::slice::from_ref(outcome), to_millis(*now), lease, handoff).await?;
@@ -512,7 +516,7 @@ macro_rules! sql_store {
                         let now = to_millis(*now);
                         let event = EventKind::WorkflowTerminated { reason: reason.clone() };
                         let (version, _) = append(conn, id, row.run, row.version, &[event], now).await?;
-                        set_version(conn, id, version, None, now).await?;
+                        set_version(conn, id, version, None, None, now).await?;
                         let closing = Closing {
                             status: WorkflowStatus::Terminated,
                             result: None,

@@ -59,11 +59,9 @@ impl<S: Clone + Send + Sync + 'static> Route<S> {
 
 /// A router with every route of `routes` (routes of one path share it).
 pub fn mount<S: Clone + Send + Sync + 'static>(routes: Vec<Route<S>>) -> Router<S> {
-    routes
-        .into_iter()
-        .fold(Router::new(), |router, route| {
-            router.route(route.path, route.handler)
-        })
+    routes.into_iter().fold(Router::new(), |router, route| {
+        router.route(route.path, route.handler)
+    })
 }
 
 /// Every endpoint of the API.
@@ -86,10 +84,7 @@ pub fn routes() -> Vec<Route<AppState>> {
             "/api/workflows/{id}/timers/{seq}/fire-now",
             workflows::fire_timer_now,
         ),
-        Route::get(
-            "/api/pending/activities",
-            workflows::pending_activities,
-        ),
+        Route::get("/api/pending/activities", workflows::pending_activities),
         Route::get("/api/pending/timers", workflows::pending_timers),
         Route::get("/api/services/faults", services::all_faults),
         Route::get("/api/services/{service}/faults", services::faults),

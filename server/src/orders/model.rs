@@ -193,7 +193,10 @@ mod tests {
         r.address = "1 Main St\nSpringfield".into();
         assert!(r.validate().is_ok());
         r.address = "1 Main St\t".into();
-        assert!(r.validate().is_err(), "a trailing tab is a control character");
+        assert!(
+            r.validate().is_err(),
+            "a trailing tab is a control character"
+        );
         r.address = format!(" {} ", "x".repeat(MAX_ADDRESS_LEN - 1));
         assert!(r.validate().is_err(), "padding counts towards the length");
         r.address = " \u{3000} ".into();

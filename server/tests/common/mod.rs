@@ -42,7 +42,7 @@ pub fn args(db: &testkit::TestDb, extra: &[&str]) -> ServeArgs {
     argv.extend(extra.iter().map(|s| s.to_string()));
     match Cli::parse_from(argv).command {
         Command::Serve(args) => *args,
-        Command::Token(_) => unreachable!("serve was parsed"),
+        _ => unreachable!("serve was parsed"),
     }
 }
 

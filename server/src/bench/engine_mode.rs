@@ -1,0 +1,186 @@
+//! Engine mode: the real `process_order` workflow on the engine, with its
+//! five activities registered under their real names and options but
+//! answering at once, in process. What is measured is the engine and its
+//! store: the workflow's replay and commands, the activity hand-offs, the
+//! group commits.
+
+use std::time::Duration;
+
+use engine::{
+    ActivityContext, ActivityError, ActivityOptions, Engine, EngineBuilder, WorkerConfig,
+};
+
+use crate::orders::activities::{
+    CHARGE, REFUND, RESERVE, SHIP, UNRESERVE, compensation_options, forward_options,
+};
+use crate::orders::model::OrderRequest;
+use crate::orders::{WORKFLOW_TYPE, place, workflow};
+use crate::services::fulfilment::{ShipRequest, Shipment};
+use crate::services::inventory::{
+    Reservation, ReservationStatus, ReserveRequest, Unreservation, UnreserveRequest,
+};
+use crate::services::payment::{Charge, ChargeRequest, ChargeStatus, Refund, RefundRequest};
+
+use super::database::BenchStore;
+
+/// The user whose orders are placed.
+pub const USER: &str = "bench-user";
+/// A user whose card is declined: their orders fail after the reserve and
+/// give the stock back (used for the failed workflows of `--fill`).
+pub const DECLINED_USER: &str = "bench-declined";
+/// The item ordered, and its price.
+pub const ITEM: &str = "sku-widget";
+const UNIT_PRICE_CENTS: i64 = 499;
+/// What the failure scenario's first charge attempts answer.
+pub const SCENARIO_ERROR_KIND: &str = "Unavailable";
+
+/// How the in-process activities behave.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Scenario {
+    /// Every charge fails (retryably) on attempt 1 and succeeds on attempt 2.
+    pub fail_first_charge: bool,
+}
+
+/// The charge's options: `serve`'s, whose retry policy waits 100 ms before
+/// the second attempt (stated here so that the scenario does not depend on
+/// a default changing elsewhere).
+pub fn charge_options() -> ActivityOptions {
+    let mut options = forward_options();
+    options.retry.initial_interval = Duration::from_millis(100);
+    options
+}
+
+/// Registers `process_order` and the five instant activities.
+pub fn register(builder: EngineBuilder, scenario: Scenario) -> EngineBuilder {
+    builder
+        .workflow(WORKFLOW_TYPE, workflow::process_order)
+        .activity_with(
+            RESERVE,
+            forward_options(),
+            |_, req: ReserveRequest| async move { Ok::<_, ActivityError>(reservation(&req)) },
+        )
+        .activity_with(
+            CHARGE,
+            charge_options(),
+            move |ctx: ActivityContext, req: ChargeRequest| async move {
+                if req.user == DECLINED_USER {
+                    return Err(ActivityError::non_retryable(
+                        "card_declined",
+                        format!("the card of {} was declined", req.user),
+                    ));
+                }
+                if scenario.fail_first_charge && ctx.attempt() == 1 {
+                    return Err(ActivityError::of_kind(
+                        SCENARIO_ERROR_KIND,
+                        "simulated: the payment service answered 503 on the first attempt",
+                    ));
+                }
+                Ok(charge(&req))
+            },
+        )
+        .activity_with(SHIP, forward_options(), |_, req: ShipRequest| async move {
+            Ok::<_, ActivityError>(Shipment {
+                tracking_id: format!("trk-{}", req.order_id),
+                order_id: req.order_id,
+                item_id: req.item_id,
+                quantity: req.quantity,
+                address: req.address,
+                shipped_at: chrono::Utc::now(),
+            })
+        })
+        .activity_with(
+            UNRESERVE,
+            compensation_options(),
+            |_, req: UnreserveRequest| async move {
+                let order_id = req.order_id.unwrap_or_default();
+                let mut released = reservation(&ReserveRequest {
+                    order_id,
+                    item_id: ITEM.into(),
+                    quantity: 1,
+                });
+                released.status = ReservationStatus::Released;
+                released.released_at = Some(chrono::Utc::now());
+                Ok::<_, ActivityError>(Unreservation {
+                    released: vec![released],
+                })
+            },
+        )
+        .activity_with(
+            REFUND,
+            compensation_options(),
+            |_, _req: RefundRequest| async move {
+                Ok::<_, ActivityError>(Refund {
+                    refunded: vec![],
+                    amount_cents: 0,
+                })
+            },
+        )
+}
+
+fn reservation(req: &ReserveRequest) -> Reservation {
+    Reservation {
+        reservation_id: format!("res-{}", req.order_id),
+        order_id: req.order_id.clone(),
+        item_id: req.item_id.clone(),
+        quantity: req.quantity,
+        unit_price_cents: UNIT_PRICE_CENTS,
+        amount_cents: req.quantity * UNIT_PRICE_CENTS,
+        status: ReservationStatus::Held,
+        created_at: chrono::Utc::now(),
+        released_at: None,
+    }
+}
+
+fn charge(req: &ChargeRequest) -> Charge {
+    Charge {
+        charge_id: format!("ch-{}", req.order_id),
+        order_id: req.order_id.clone(),
+        user: req.user.clone(),
+        amount_cents: req.amount_cents,
+        status: ChargeStatus::Captured,
+        created_at: chrono::Utc::now(),
+        refunded_at: None,
+    }
+}
+
+/// The order the benchmark places under `id` for `user`.
+pub fn order_request(id: &str) -> OrderRequest {
+    OrderRequest {
+        request_id: id.to_string(),
+        item_id: ITEM.into(),
+        quantity: 1,
+        address: "1 Benchmark Street, Springfield".into(),
+    }
+}
+
+/// A running engine with the instant activities.
+pub struct EngineTarget {
+    engine: Engine,
+    client: engine::Client,
+}
+
+impl EngineTarget {
+    /// Starts an engine on `store` with `serve`'s worker settings.
+    pub fn start(store: &BenchStore, scenario: Scenario, config: WorkerConfig) -> Self {
+        let engine = register(Engine::builder_shared(store.shared()), scenario)
+            .config(config)
+            .start();
+        let client = engine.client();
+        Self { engine, client }
+    }
+
+    /// Places an order under `id` as [`USER`] (validated and started as the
+    /// API does); answers once the start is durable.
+    pub async fn start_order(&self, id: &str, user: &str) -> anyhow::Result<()> {
+        place::place(&self.client, user, order_request(id), 0).await?;
+        Ok(())
+    }
+
+    pub fn client(&self) -> &engine::Client {
+        &self.client
+    }
+
+    pub async fn shutdown(&self) {
+        self.engine.shutdown().await;
+    }
+}
