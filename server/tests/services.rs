@@ -1,111 +1,25 @@
 //! The simulated downstream services, tested as their callers see them: the
 //! real router served on an ephemeral 127.0.0.1 port, called over HTTP.
-//! Every scenario runs once against SQLite (a temporary file) and once
-//! against PostgreSQL (a fresh database, dropped afterwards).
-//!
-//! PostgreSQL is reached through `STEADFAST_TEST_POSTGRES_URL` (default
-//! `postgres://postgres@127.0.0.1:5432/test`), used only to create and drop
-//! each test's own database.
+//! Every scenario runs against the backend `STEADFAST_TEST_BACKEND` names
+//! (see `testkit`): a SQLite file by default, a fresh PostgreSQL database in
+//! the PostgreSQL stage of the test command.
 
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use server::services::{self, Services};
-use sqlx::{Connection, Executor};
 
-const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
-
-#[derive(Debug, Clone, Copy)]
-enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-/// A database of the test's own: a SQLite file in a temporary directory, or
-/// a PostgreSQL database with a unique name, dropped when this is dropped.
-struct TestDb {
-    url: String,
-    _dir: Option<tempfile::TempDir>,
-    postgres: Option<(String, String)>,
-}
-
-impl TestDb {
-    async fn create(backend: Backend) -> TestDb {
-        match backend {
-            Backend::Sqlite => {
-                let dir = tempfile::tempdir().expect("temporary directory");
-                let url = format!(
-                    "sqlite:{}",
-                    dir.path().join("data").join("services.db").display()
-                );
-                TestDb {
-                    url,
-                    _dir: Some(dir),
-                    postgres: None,
-                }
-            }
-            Backend::Postgres => {
-                static NEXT: AtomicU32 = AtomicU32::new(0);
-                let admin_url = std::env::var("STEADFAST_TEST_POSTGRES_URL")
-                    .unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned());
-                let name = format!(
-                    "steadfast_services_{}_{}_{}",
-                    std::process::id(),
-                    NEXT.fetch_add(1, Ordering::Relaxed),
-                    std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map(|d| d.subsec_nanos())
-                        .unwrap_or_default()
-                );
-                let mut admin = sqlx::PgConnection::connect(&admin_url)
-                    .await
-                    .expect("PostgreSQL reachable at STEADFAST_TEST_POSTGRES_URL");
-                admin
-                    .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .await
-                    .expect("create test database");
-                admin.close().await.expect("close admin connection");
-                let (server, _) = admin_url
-                    .rsplit_once('/')
-                    .expect("postgres url with a database name");
-                TestDb {
-                    url: format!("{server}/{name}"),
-                    _dir: None,
-                    postgres: Some((admin_url, name)),
-                }
-            }
-        }
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let Some((admin_url, name)) = self.postgres.take() else {
-            return;
-        };
-        // Drop may run inside the test's runtime, where blocking on another
-        // future is not allowed: drop the database from a thread of its own.
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async {
-                let mut admin = sqlx::PgConnection::connect(&admin_url).await?;
-                admin
-                    .execute(sqlx::AssertSqlSafe(format!(
-                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                    )))
-                    .await?;
-                admin.close().await
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("could not drop a test database: {dropped:?}");
-        }
+/// The services' database for a test: the PostgreSQL test database, or a
+/// SQLite file in the test's folder.
+fn services_url(db: &testkit::TestDb) -> String {
+    if db.url.starts_with("postgres") {
+        db.url.clone()
+    } else {
+        format!(
+            "sqlite:{}",
+            db.dir().join("data").join("services.db").display()
+        )
     }
 }
 
@@ -130,13 +44,15 @@ struct Harness {
     http: reqwest::Client,
     services: Services,
     server: tokio::task::JoinHandle<()>,
-    db: TestDb,
+    db: testkit::TestDb,
+    url: String,
 }
 
 impl Harness {
-    async fn start(backend: Backend) -> Harness {
-        let db = TestDb::create(backend).await;
-        let services = Services::open(&db.url).await.expect("open services");
+    async fn start() -> Harness {
+        let db = testkit::TestDb::new().await;
+        let url = services_url(&db);
+        let services = Services::open(&url).await.expect("open services");
         assert!(
             services.seed_default_catalogue().await.expect("seed"),
             "first start seeds the catalogue"
@@ -158,6 +74,7 @@ impl Harness {
             services,
             server,
             db,
+            url,
         }
     }
 
@@ -277,8 +194,8 @@ const UNPROCESSABLE: StatusCode = StatusCode::UNPROCESSABLE_ENTITY;
 
 // --- scenarios ----------------------------------------------------------------
 
-async fn reserve_and_unreserve_balance_stock(backend: Backend) {
-    let h = Harness::start(backend).await;
+async fn reserve_and_unreserve_balance_stock() {
+    let h = Harness::start().await;
     assert_eq!(h.stock_of("sku-widget").await, (1000, 0, 1000));
     let stock = h.get("/services/inventory/stock").await.json;
     assert_eq!(stock["items"].as_array().map(Vec::len), Some(12));
@@ -377,7 +294,7 @@ async fn reserve_and_unreserve_balance_stock(backend: Backend) {
 
     // A second start on the same database keeps the state and does not
     // seed again.
-    let again = Services::open(&h.db.url).await.expect("reopen");
+    let again = Services::open(&h.url).await.expect("reopen");
     assert!(!again.seed_default_catalogue().await.expect("seed again"));
     let stock = again.stock().await.expect("stock");
     assert_eq!(stock.items.len(), 12);
@@ -385,8 +302,8 @@ async fn reserve_and_unreserve_balance_stock(backend: Backend) {
     h.stop().await;
 }
 
-async fn business_errors_change_nothing(backend: Backend) {
-    let h = Harness::start(backend).await;
+async fn business_errors_change_nothing() {
+    let h = Harness::start().await;
     let short = h.reserve("short", "o1", "sku-widget", 1001).await;
     assert_status!(short, UNPROCESSABLE, "insufficient_stock");
     assert_eq!(short.json["error"]["details"]["available"], 1000);
@@ -453,8 +370,8 @@ async fn business_errors_change_nothing(backend: Backend) {
     h.stop().await;
 }
 
-async fn replays_return_the_first_answer(backend: Backend) {
-    let h = Harness::start(backend).await;
+async fn replays_return_the_first_answer() {
+    let h = Harness::start().await;
     let first = h.reserve("same", "o2", "sku-widget", 5).await;
     assert_status!(first, StatusCode::OK);
     assert!(!first.replayed);
@@ -545,8 +462,8 @@ async fn replays_return_the_first_answer(backend: Backend) {
     h.stop().await;
 }
 
-async fn concurrent_calls_with_one_key_make_one_effect(backend: Backend) {
-    let h = Harness::start(backend).await;
+async fn concurrent_calls_with_one_key_make_one_effect() {
+    let h = Harness::start().await;
     let base = h.base.clone();
 
     let post_many = |path: &'static str, body: Value, key: Option<&'static str>| {
@@ -628,8 +545,8 @@ async fn concurrent_calls_with_one_key_make_one_effect(backend: Backend) {
     h.stop().await;
 }
 
-async fn declined_cards_are_business_errors(backend: Backend) {
-    let h = Harness::start(backend).await;
+async fn declined_cards_are_business_errors() {
+    let h = Harness::start().await;
     assert_eq!(
         h.get("/services/payment/declines").await.json["users"],
         json!([])
@@ -682,8 +599,8 @@ async fn declined_cards_are_business_errors(backend: Backend) {
     h.stop().await;
 }
 
-async fn error_rate_fails_before_any_effect(backend: Backend) {
-    let h = Harness::start(backend).await;
+async fn error_rate_fails_before_any_effect() {
+    let h = Harness::start().await;
     let set = h
         .put("/services/inventory/faults", json!({ "error_rate": 1.0 }))
         .await;
@@ -733,8 +650,8 @@ async fn error_rate_fails_before_any_effect(backend: Backend) {
     h.stop().await;
 }
 
-async fn outage_fails_every_call_until_lifted(backend: Backend) {
-    let h = Harness::start(backend).await;
+async fn outage_fails_every_call_until_lifted() {
+    let h = Harness::start().await;
     h.put("/services/payment/faults", json!({ "outage": true }))
         .await;
     let down = h.charge("c1", "o9", "frank", 500).await;
@@ -767,8 +684,8 @@ async fn outage_fails_every_call_until_lifted(backend: Backend) {
     h.stop().await;
 }
 
-async fn fault_settings_are_validated(backend: Backend) {
-    let h = Harness::start(backend).await;
+async fn fault_settings_are_validated() {
+    let h = Harness::start().await;
     let path = "/services/inventory/faults";
     let too_high = h.put(path, json!({ "error_rate": 1.5 })).await;
     assert_status!(too_high, UNPROCESSABLE, "invalid_faults");
@@ -816,8 +733,8 @@ async fn fault_settings_are_validated(backend: Backend) {
     h.stop().await;
 }
 
-async fn malformed_requests_are_refused(backend: Backend) {
-    let h = Harness::start(backend).await;
+async fn malformed_requests_are_refused() {
+    let h = Harness::start().await;
     let body = json!({ "order_id": "o11", "item_id": "sku-widget", "quantity": 1 }).to_string();
     for path in [
         "/services/inventory/reserve",
@@ -894,8 +811,8 @@ async fn malformed_requests_are_refused(backend: Backend) {
     h.stop().await;
 }
 
-async fn shipping_returns_a_tracking_id(backend: Backend) {
-    let h = Harness::start(backend).await;
+async fn shipping_returns_a_tracking_id() {
+    let h = Harness::start().await;
     let request = json!({
         "order_id": "o12",
         "address": "1 Main Street, Springfield",
@@ -931,29 +848,23 @@ async fn shipping_returns_a_tracking_id(backend: Backend) {
     h.stop().await;
 }
 
-/// Runs each scenario once per backend: `sqlite::name` and `postgres::name`.
-macro_rules! on_both_backends {
+/// Declares each scenario as a test; `STEADFAST_TEST_BACKEND` picks the
+/// database (SQLite by default, PostgreSQL in the test command's
+/// PostgreSQL stage).
+macro_rules! scenarios {
     ($($name:ident),* $(,)?) => {
-        mod sqlite {
+        mod scenario {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $name() {
-                    super::$name(super::Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    super::$name(super::Backend::Postgres).await;
+                    super::$name().await;
                 }
             )*
         }
     };
 }
 
-on_both_backends!(
+scenarios!(
     reserve_and_unreserve_balance_stock,
     business_errors_change_nothing,
     replays_return_the_first_answer,
