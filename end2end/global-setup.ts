@@ -47,7 +47,17 @@ export default async function globalSetup() {
   const log = fs.openSync(logPath, 'w');
 
   // The working directory is the repository, where target/site is.
-  const server = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], {
+  // A known operator token (the tests log in with it and call the operator
+  // API); orders wait an hour before charging, so a cancel lands in the hold.
+  const operatorToken = process.env.STEADFAST_OPERATOR_TOKEN ?? `e2e-operator-${port}-${Date.now()}`;
+  const args = [
+    'serve',
+    '--listen', `127.0.0.1:${port}`,
+    '--data-dir', dataDir,
+    '--hold-seconds', '3600',
+    '--operator-token', operatorToken,
+  ];
+  const server = spawn(bin, args, {
     cwd: repoRoot,
     stdio: ['ignore', log, log],
   });
@@ -88,5 +98,6 @@ export default async function globalSetup() {
   }
 
   process.env.STEADFAST_URL = url;
+  process.env.STEADFAST_OPERATOR_TOKEN = operatorToken;
   return stop;
 }

@@ -7,7 +7,12 @@
 //! the HTML even without JavaScript) and, if it belongs in the nav, one link
 //! in [`components::layout`].
 
+pub mod api;
+pub mod auth;
+#[cfg(feature = "ssr")]
+pub mod backend;
 pub mod components;
+pub mod model;
 pub mod pages;
 
 use leptos::prelude::*;
@@ -19,7 +24,16 @@ use leptos_router::{
 };
 
 use components::layout::Layout;
-use pages::{not_found::NotFound, overview::Overview};
+use pages::{
+    login::Login,
+    new_order::NewOrderPage,
+    not_found::NotFound,
+    overview::Overview,
+    pending::{Retries, Timers},
+    services::ServicesPage,
+    workflow::WorkflowPage,
+    workflows::Workflows,
+};
 
 /// Where the stylesheet is served from: `scripts/build.sh` copies
 /// `style/main.css` to `<site-root>/<site-pkg-dir>/<output-name>.css`.
@@ -55,6 +69,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    let session: components::live::SessionResource = Resource::new(|| (), |_| auth::get_session());
+    provide_context(session);
 
     view! {
         <Stylesheet id="steadfast-css" href=STYLESHEET_HREF />
@@ -65,6 +81,13 @@ pub fn App() -> impl IntoView {
             <Layout>
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=Overview ssr=SsrMode::Async />
+                    <Route path=path!("/workflows") view=Workflows ssr=SsrMode::Async />
+                    <Route path=path!("/workflows/:id") view=WorkflowPage ssr=SsrMode::Async />
+                    <Route path=path!("/retries") view=Retries ssr=SsrMode::Async />
+                    <Route path=path!("/timers") view=Timers ssr=SsrMode::Async />
+                    <Route path=path!("/services") view=ServicesPage ssr=SsrMode::Async />
+                    <Route path=path!("/orders/new") view=NewOrderPage ssr=SsrMode::Async />
+                    <Route path=path!("/login") view=Login ssr=SsrMode::Async />
                 </Routes>
             </Layout>
         </Router>

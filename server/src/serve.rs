@@ -103,6 +103,7 @@ impl Server {
             let context_state = state.clone();
             router = router.merge(web::dashboard_router(options, move || {
                 leptos::prelude::provide_context(context_state.clone());
+                web::DashboardBackend::provide(&context_state);
             }));
         }
         let (stop, mut stopped) = tokio::sync::watch::channel(false);

@@ -86,6 +86,132 @@ where
         .with_state(options)
 }
 
+/// The dashboard's port into this crate (see `app::backend`): orders go
+/// through [`crate::orders::place::place`], the services' knobs and ledgers
+/// through [`crate::services::Services`].
+pub struct DashboardBackend(pub crate::state::AppState);
+
+impl DashboardBackend {
+    /// What `serve` provides to every page render and server function.
+    pub fn provide(state: &crate::state::AppState) {
+        use std::sync::Arc;
+        leptos::prelude::provide_context(state.client.clone());
+        let backend: Arc<dyn app::backend::Backend> = Arc::new(DashboardBackend(state.clone()));
+        leptos::prelude::provide_context(backend);
+    }
+}
+
+#[app::backend::async_trait]
+impl app::backend::Backend for DashboardBackend {
+    fn read_only(&self) -> bool {
+        self.0.read_only
+    }
+
+    fn verify_operator(&self, token: &str) -> bool {
+        self.0.auth.operator(Some(token)).is_ok()
+    }
+
+    async fn place_order(
+        &self,
+        order: app::model::NewOrder,
+    ) -> Result<String, app::model::PlaceError> {
+        use crate::orders::place::{Error, place};
+        use app::model::PlaceError;
+        if order.user.is_empty() || order.user.len() > 128 {
+            return Err(PlaceError::Invalid(vec![(
+                "user".into(),
+                "the customer must be 1 to 128 bytes".into(),
+            )]));
+        }
+        let request = crate::orders::OrderRequest {
+            request_id: order.request_id,
+            item_id: order.item_id,
+            quantity: order.quantity,
+            address: order.address,
+        };
+        place(&self.0.client, &order.user, request, self.0.hold_seconds)
+            .await
+            .map_err(|e| match e {
+                Error::Invalid(fields) => {
+                    PlaceError::Invalid(fields.into_iter().map(|f| (f.field, f.message)).collect())
+                }
+                Error::AlreadySubmitted(id) => PlaceError::AlreadySubmitted(id),
+                Error::KeyReused(id) => PlaceError::KeyReused(id),
+                Error::Engine(e) => PlaceError::Other(e.to_string()),
+            })
+    }
+
+    async fn services(&self) -> Result<Vec<app::model::ServiceView>, String> {
+        use crate::services::ServiceName;
+        use app::model::{Faults, LedgerLine, ServiceView, StockLine};
+        let Some(services) = &self.0.services else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for name in ServiceName::ALL {
+            let faults = services.faults(name);
+            let ledger = services.ledger(name, 20).await.map_err(|e| e.to_string())?;
+            let stock = if name == ServiceName::Inventory {
+                services
+                    .stock()
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .items
+                    .into_iter()
+                    .map(|i| StockLine {
+                        item_id: i.item_id,
+                        name: i.name,
+                        stock: i.stock,
+                        reserved: i.reserved,
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            out.push(ServiceView {
+                name: name.as_str().to_string(),
+                faults: Faults {
+                    error_rate: faults.error_rate,
+                    latency_ms: faults.latency_ms,
+                    outage: faults.outage,
+                },
+                ledger: ledger
+                    .entries
+                    .into_iter()
+                    .map(|e| LedgerLine {
+                        seq: e.seq,
+                        kind: e.kind,
+                        key: e.idempotency_key,
+                        status: e.status,
+                        payload: e.payload.to_string(),
+                        at: e.at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+                    })
+                    .collect(),
+                stock,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn set_faults(&self, service: &str, faults: app::model::Faults) -> Result<(), String> {
+        let Some(services) = &self.0.services else {
+            return Err("this server runs no simulated services".into());
+        };
+        let name: crate::services::ServiceName = service
+            .parse()
+            .map_err(|_| format!("unknown service `{service}`"))?;
+        let update = crate::services::faults::FaultUpdate {
+            error_rate: Some(faults.error_rate),
+            latency_ms: Some(faults.latency_ms as f64),
+            outage: Some(faults.outage),
+        };
+        services
+            .update_faults(name, &update)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
