@@ -14,6 +14,9 @@ export default defineConfig({
   workers: 1,
   fullyParallel: false,
   forbidOnly: !!process.env.CI,
+  // CI shares two cores with nothing else, but a browser test may still meet
+  // a slow moment: one retry there, none locally (flakes must be seen).
+  retries: process.env.CI ? 1 : 0,
   reporter: [['list']],
   use: {
     browserName: 'chromium',

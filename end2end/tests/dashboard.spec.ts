@@ -177,6 +177,8 @@ test('retrying a failed order starts run 2, which completes', async ({ page, req
 });
 
 test('a services knob changes behaviour', async ({ page }) => {
+  // Two waits of up to 20 s each (backoff, then the hold timer): more than the default.
+  test.setTimeout(90_000);
   await login(page);
   await page.goto('/services');
   await hydrated(page);
