@@ -8,7 +8,8 @@ export default defineConfig({
   testDir: './tests',
   outputDir: './test-results',
   globalSetup: './global-setup.ts',
-  timeout: 30_000,
+  // Several tests wait for retries and timers in turn: give each test room.
+  timeout: 90_000,
   expect: { timeout: 10_000 },
   // One server, two cores: run the tests one after another.
   workers: 1,
