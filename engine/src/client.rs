@@ -7,13 +7,14 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::history::{Event, reusable_prefix};
 use crate::store::{ActivityQuery, Applied, Transition};
 use crate::worker::Shared;
 use crate::workflow::{
-    Counts, Cursor, Description, ListFilter, ListPage, PendingActivity, PendingTimer, RetryMode,
-    WorkflowRecord, WorkflowStatus,
+    Counts, Cursor, Description, ListFilter, ListPage, MinuteCounts, PendingActivity, PendingTimer,
+    RetryMode, WorkflowRecord, WorkflowStatus,
 };
 
 /// Longest workflow id accepted.
@@ -163,6 +164,21 @@ impl Client {
             .store
             .counts(filter, self.shared.clock.now())
             .await
+    }
+
+    /// Workflows started and closed per minute since `since` (kept by every
+    /// commit, so this reads a row per minute and outcome, not the workflows).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: engine::Client) -> Result<(), engine::Error> {
+    /// let hour_ago = chrono::Utc::now() - chrono::Duration::hours(1);
+    /// for minute in client.per_minute(hour_ago).await? {
+    ///     println!("{}: {} started, {} failed", minute.minute, minute.started, minute.failed);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn per_minute(&self, since: Timestamp) -> Result<Vec<MinuteCounts>> {
+        self.shared.store.per_minute(since).await
     }
 
     /// Pending activities across all workflows; only those backing off after

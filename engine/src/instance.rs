@@ -73,6 +73,19 @@ impl Instance {
         }
     }
 
+    /// The id of the first history event this instance has not seen, if
+    /// everything before it is known: it read through `known_through` and
+    /// its own last commit (if any) came right after that.
+    pub(crate) fn next_unseen(&self) -> Option<u64> {
+        if self.own.is_empty() {
+            Some(self.known_through + 1)
+        } else if self.own.start == self.known_through + 1 {
+            Some(self.own.end)
+        } else {
+            None
+        }
+    }
+
     /// Feeds events (the whole history for a fresh instance, or what arrived
     /// since for a cached one). Recorded activations are replayed and checked;
     /// inputs not yet consumed are applied in one live activation at `now`,

@@ -41,6 +41,6 @@ pub use history::{Event, EventKind, Failure};
 pub use retry::RetryPolicy;
 pub use worker::WorkerConfig;
 pub use workflow::{
-    ActivityState, Counts, Cursor, Description, ListFilter, ListPage, PendingActivity,
-    PendingTimer, RetryMode, RunSummary, WorkflowRecord, WorkflowStatus,
+    ActivityState, Counts, Cursor, Description, ListFilter, ListPage, MinuteCounts,
+    PendingActivity, PendingTimer, RetryMode, RunSummary, WorkflowRecord, WorkflowStatus,
 };

@@ -255,23 +255,35 @@ async fn process_workflow_task(shared: &Shared, task: WorkflowTask) -> Result<()
     };
 
     let mut instance = shared.take_cached(&key);
-    let (after, own) = instance.as_ref().map_or((0, 0..0), |cached| {
-        (cached.known_through, cached.own.clone())
-    });
-    let mut events = shared
-        .store
-        .history(&task.workflow_id, task.run, after)
-        .await?;
-    events.retain(|e| !own.contains(&e.id));
-    // Another worker advanced this workflow since we cached it: rebuild.
-    if instance.is_some()
-        && events
-            .iter()
-            .any(|e| matches!(e.kind, EventKind::WorkflowTaskCompleted { .. }))
-    {
-        instance = None;
-        events = shared.store.history(&task.workflow_id, task.run, 0).await?;
-    }
+    let next_unseen = instance.as_ref().map_or(Some(1), Instance::next_unseen);
+    let carried_fits = task
+        .new_events
+        .first()
+        .is_some_and(|first| Some(first.id) == next_unseen);
+    let events = if carried_fits {
+        // The commit that handed this task over carried the events right
+        // after what the instance knows: no need to read the history.
+        task.new_events
+    } else {
+        let (after, own) = instance.as_ref().map_or((0, 0..0), |cached| {
+            (cached.known_through, cached.own.clone())
+        });
+        let mut events = shared
+            .store
+            .history(&task.workflow_id, task.run, after)
+            .await?;
+        events.retain(|e| !own.contains(&e.id));
+        // Another worker advanced this workflow since we cached it: rebuild.
+        if instance.is_some()
+            && events
+                .iter()
+                .any(|e| matches!(e.kind, EventKind::WorkflowTaskCompleted { .. }))
+        {
+            instance = None;
+            events = shared.store.history(&task.workflow_id, task.run, 0).await?;
+        }
+        events
+    };
     let mut instance = instance.unwrap_or_else(|| {
         Instance::new(
             task.workflow_id.clone(),

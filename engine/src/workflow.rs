@@ -190,6 +190,19 @@ pub struct ListFilter {
     pub waiting_on_timer: bool,
 }
 
+impl ListFilter {
+    /// Whether every workflow of the status asked for matches (no filter
+    /// but the status): then maintained totals answer instead of a scan.
+    pub fn matches_every_status_row(&self) -> bool {
+        self.workflow_type.is_none()
+            && self.id_prefix.as_deref().is_none_or(str::is_empty)
+            && self.started_after.is_none()
+            && self.started_before.is_none()
+            && !self.backing_off
+            && !self.waiting_on_timer
+    }
+}
+
 /// Where the next page starts: after this (start time, id).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cursor {
@@ -224,6 +237,40 @@ pub struct ListPage {
     pub workflows: Vec<WorkflowRecord>,
     /// Present when there may be more.
     pub next: Option<Cursor>,
+}
+
+/// Workflows started, and closed by how they ended, in one minute.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MinuteCounts {
+    /// The minute's first instant.
+    pub minute: Timestamp,
+    pub started: u64,
+    pub completed: u64,
+    pub failed: u64,
+    pub cancelled: u64,
+    pub terminated: u64,
+}
+
+impl MinuteCounts {
+    /// Adds `n` to `outcome`: `started` or the status a run closed with.
+    pub(crate) fn add(&mut self, outcome: &str, n: u64) -> crate::error::Result<()> {
+        match outcome {
+            "started" => self.started += n,
+            other => match other.parse::<WorkflowStatus>() {
+                Ok(WorkflowStatus::Completed) => self.completed += n,
+                Ok(WorkflowStatus::Failed) => self.failed += n,
+                Ok(WorkflowStatus::Cancelled) => self.cancelled += n,
+                Ok(WorkflowStatus::Terminated) => self.terminated += n,
+                Ok(WorkflowStatus::Running) | Err(_) => {
+                    return Err(crate::error::Error::Corrupt(format!(
+                        "unknown per-minute outcome `{other}`"
+                    )));
+                }
+            },
+        }
+        Ok(())
+    }
 }
 
 /// Number of workflows per status matching a filter (status ignored).

@@ -5,7 +5,8 @@
 //! The writer is also the in-process fast path: tasks a batch creates are
 //! leased to this process in the same commit and handed straight to the
 //! workers, with no claim query; only after a crash, for due timers and
-//! backoffs, or for work of other processes do workers poll the database.
+//! backoffs, or for work of other processes do workers poll the database —
+//! and the writer wakes them only after commits that may have left such work.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -76,6 +77,10 @@ impl Writer {
             let mut batch = Vec::with_capacity(MAX_BATCH);
             while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
                 let (transitions, replies): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
+                // Workers look at the queue only when a commit may have left
+                // work that was not handed to them (or none is handed over).
+                let wake_workers =
+                    leasing.is_none() || transitions.iter().any(|t| t.may_leave_unleased_work());
                 let grant = leasing.as_ref().map(|l| LeaseGrant {
                     token: format!("{}:{}", l.owner, uuid::Uuid::new_v4().simple()),
                     until: l.clock.now()
@@ -112,7 +117,9 @@ impl Writer {
                     });
                     let _ = reply.send(outcome);
                 }
-                work.send_modify(|n| *n = n.wrapping_add(1));
+                if wake_workers {
+                    work.send_modify(|n| *n = n.wrapping_add(1));
+                }
             }
         });
         Self { tx }

@@ -312,3 +312,85 @@ async fn signals_are_delivered_in_order_and_wait_can_time_out() {
     ));
     engine.shutdown().await;
 }
+
+/// The totals and per-minute figures the dashboard reads are kept by the
+/// commits themselves; they must agree with a count of the rows through
+/// starts, completions, failures, a retry and a terminate.
+#[tokio::test]
+async fn kept_counts_and_per_minute_figures_match_the_workflows() {
+    let db = common::TestDb::new().await;
+    let world = Arc::new(World::default());
+    let engine = engine(
+        common::store(&db).await,
+        world.clone(),
+        ActivityOptions::default(),
+    );
+    let client = engine.client();
+    let since = chrono::Utc::now() - chrono::Duration::minutes(1);
+    for i in 0..5 {
+        client
+            .start("order", &format!("ok-{i}"), &())
+            .await
+            .unwrap();
+    }
+    for i in 0..5 {
+        client
+            .wait_closed(&format!("ok-{i}"), Duration::from_secs(10))
+            .await
+            .unwrap();
+    }
+    world.charge_declines.store(true, Ordering::SeqCst);
+    for i in 0..3 {
+        client
+            .start("order", &format!("bad-{i}"), &())
+            .await
+            .unwrap();
+        client
+            .wait_closed(&format!("bad-{i}"), Duration::from_secs(10))
+            .await
+            .unwrap();
+    }
+    // bad-0 is retried and terminated at once (run 2), bad-1 retried to completion.
+    world.charge_declines.store(false, Ordering::SeqCst);
+    client.retry("bad-0", RetryMode::FromStart).await.unwrap();
+    let _ = client.terminate("bad-0", "operator gave up").await;
+    client.retry("bad-1", RetryMode::Resume).await.unwrap();
+    client
+        .wait_closed("bad-1", Duration::from_secs(10))
+        .await
+        .unwrap();
+    client
+        .wait_closed("bad-0", Duration::from_secs(10))
+        .await
+        .unwrap();
+
+    let kept = client.counts(&engine::ListFilter::default()).await.unwrap();
+    // A filter that matches everything but forces the scan of the rows.
+    let scanned = client
+        .counts(&engine::ListFilter {
+            started_after: Some(chrono::DateTime::UNIX_EPOCH),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(kept, scanned);
+    assert_eq!(kept.running, 0);
+    assert_eq!(
+        kept.completed + kept.failed + kept.terminated,
+        8,
+        "{kept:?}"
+    );
+
+    let minutes = client.per_minute(since).await.unwrap();
+    let total = |f: fn(&engine::MinuteCounts) -> u64| minutes.iter().map(f).sum::<u64>();
+    assert_eq!(total(|m| m.started), 8 + 2, "8 starts and 2 retries");
+    // Every closing is counted, including run 1 of the retried ones.
+    assert_eq!(
+        total(|m| m.completed + m.failed + m.terminated),
+        8 + 2,
+        "{minutes:?}"
+    );
+    assert_eq!(total(|m| m.failed), 3);
+    assert!(minutes.windows(2).all(|w| w[0].minute < w[1].minute));
+    engine.shutdown().await;
+}

@@ -8,6 +8,7 @@
 //! each transition is checked and applied on its own, so a stale one is
 //! skipped without failing its neighbours.
 
+mod batch;
 pub mod postgres;
 mod rows;
 mod sql;
@@ -25,12 +26,12 @@ use crate::clock::Timestamp;
 use crate::error::Result;
 use crate::history::{Event, EventKind, Failure, ReusedStep};
 use crate::workflow::{
-    Counts, Cursor, ListFilter, ListPage, PendingActivity, PendingTimer, RetryMode, RunSummary,
-    WorkflowRecord, WorkflowStatus,
+    Counts, Cursor, ListFilter, ListPage, MinuteCounts, PendingActivity, PendingTimer, RetryMode,
+    RunSummary, WorkflowRecord, WorkflowStatus,
 };
 
 /// The three kinds of work in the queue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TaskKind {
     Workflow,
     Activity,
@@ -64,6 +65,10 @@ pub struct WorkflowTask {
     pub workflow_id: String,
     pub run: u32,
     pub workflow_type: String,
+    /// The events whose commit created this task, when it was handed off by
+    /// that commit (empty for claimed tasks): a cached instance that has
+    /// seen everything before them need not read the history.
+    pub new_events: Vec<Event>,
 }
 
 /// An activity attempt to run.
@@ -209,6 +214,31 @@ pub enum Transition {
     },
 }
 
+impl Transition {
+    /// Whether applying this may leave work that no hand-off covers, so
+    /// that workers must look at the queue: a released lease, a backoff, a
+    /// new timer, an operator's "now". Everything else a transition creates
+    /// is leased to the committing process and handed over.
+    pub(crate) fn may_leave_unleased_work(&self) -> bool {
+        match self {
+            Self::CompleteWorkflowTask { new_tasks, .. } => {
+                new_tasks.iter().any(|t| matches!(t, NewTask::Timer { .. }))
+            }
+            Self::ReleaseTask { .. }
+            | Self::RetryActivity { .. }
+            | Self::RetryActivityNow { .. }
+            | Self::FireTimerNow { .. } => true,
+            Self::Start { .. }
+            | Self::CompleteActivity { .. }
+            | Self::FireTimer { .. }
+            | Self::RequestCancel { .. }
+            | Self::Terminate { .. }
+            | Self::Signal { .. }
+            | Self::Retry { .. } => false,
+        }
+    }
+}
+
 /// What applying one transition did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Applied {
@@ -344,6 +374,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Workflows per status matching `filter` (its status ignored).
     async fn counts(&self, filter: &ListFilter, now: Timestamp) -> Result<Counts>;
+
+    /// Workflows started and closed per minute, from the minute holding
+    /// `since` on, oldest first; minutes with nothing are left out.
+    async fn per_minute(&self, since: Timestamp) -> Result<Vec<MinuteCounts>>;
 
     /// Notified when another process may have added work (PostgreSQL
     /// LISTEN/NOTIFY); `None` for single-process backends.

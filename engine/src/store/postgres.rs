@@ -38,6 +38,8 @@ const MAX_CONNECTIONS: u32 = 10;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a query may wait for a free connection of the pool.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Rows per counter (see [`PostgresStore::counter_shard`]).
+const COUNTER_SHARDS: u8 = 16;
 /// The longest pause between attempts to re-establish the listener.
 const MAX_LISTEN_BACKOFF: Duration = Duration::from_secs(5);
 
@@ -62,6 +64,8 @@ struct Background {
     /// Notified when another process announces work.
     wakeups: Arc<Notify>,
     tasks: Vec<AbortHandle>,
+    /// See [`PostgresStore::counter_shard`].
+    shard: i64,
 }
 
 impl Drop for Background {
@@ -135,6 +139,7 @@ impl PostgresStore {
                 announce,
                 wakeups,
                 tasks: vec![notifier.abort_handle(), listener.abort_handle()],
+                shard: i64::from(uuid::Uuid::new_v4().as_bytes()[0] % COUNTER_SHARDS),
             }),
         })
     }
@@ -155,6 +160,13 @@ impl PostgresStore {
 
     fn wakeups(&self) -> Option<Arc<Notify>> {
         Some(self.background.wakeups.clone())
+    }
+
+    /// Which row of each counter this store adds to: a commit holds the row
+    /// it updates until it ends, so processes sharing one row would commit
+    /// one at a time.
+    fn counter_shard(&self) -> i64 {
+        self.background.shard
     }
 }
 

@@ -19,7 +19,7 @@ use crate::workflow::{
 pub(crate) const WORKFLOW_COLUMNS: &str = "id, run, workflow_type, status, input, result, error, \
      cancel_requested, current_step, retry_mode, version, inputs_through, created_at, updated_at, closed_at";
 
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub(crate) struct WorkflowRow {
     pub id: String,
     pub run: i64,
@@ -105,9 +105,10 @@ impl EventRow {
     }
 }
 
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub(crate) struct TaskRow {
     pub id: i64,
+    pub kind: String,
     pub workflow_id: String,
     pub run: i64,
     pub seq: i64,
@@ -116,6 +117,7 @@ pub(crate) struct TaskRow {
     pub options: Option<String>,
     pub attempt: i64,
     pub max_attempts: i64,
+    pub timeout_ms: i64,
     pub due_at: i64,
     pub lease_token: Option<String>,
     pub last_error: Option<String>,
@@ -123,8 +125,8 @@ pub(crate) struct TaskRow {
     pub scheduled_at: i64,
 }
 
-pub(crate) const TASK_COLUMNS: &str = "id, workflow_id, run, seq, name, input, options, attempt, \
-     max_attempts, due_at, lease_token, last_error, last_failed_at, scheduled_at";
+pub(crate) const TASK_COLUMNS: &str = "id, kind, workflow_id, run, seq, name, input, options, \
+     attempt, max_attempts, timeout_ms, due_at, lease_token, last_error, last_failed_at, scheduled_at";
 
 impl TaskRow {
     pub(crate) fn into_workflow_task(self) -> WorkflowTask {
@@ -136,6 +138,7 @@ impl TaskRow {
             workflow_id: self.workflow_id,
             run: self.run as u32,
             workflow_type: self.name,
+            new_events: Vec::new(),
         }
     }
 

@@ -50,18 +50,18 @@ macro_rules! sql_store {
 
             use $crate::clock::{Timestamp, from_millis, to_millis};
             use $crate::error::{Error, Result};
-            use $crate::history::{Event, EventKind, Failure};
+            use $crate::history::Event;
+            use $crate::store::batch::Batch;
             use $crate::store::rows::{
-                EventRow, RunRow, TASK_COLUMNS, TaskRow, WORKFLOW_COLUMNS, WorkflowRow,
-                retry_mode_str, to_json,
+                EventRow, RunRow, TASK_COLUMNS, TaskRow, WORKFLOW_COLUMNS, WorkflowRow, to_json,
             };
             use $crate::store::{
-                ActivityQuery, ActivityTask, Applied, Closing, DueTimer, Handoff, LeaseGrant, NewTask,
-                Store, TaskKind, TaskRef, Transition, WorkflowTask,
+                ActivityQuery, ActivityTask, Applied, DueTimer, Handoff, LeaseGrant, Store, TaskKind,
+                TaskRef, Transition, WorkflowTask,
             };
             use $crate::workflow::{
-                Counts, Cursor, ListFilter, ListPage, PendingActivity, PendingTimer, RunSummary,
-                WorkflowRecord, WorkflowStatus,
+                Counts, Cursor, ListFilter, ListPage, MinuteCounts, PendingActivity, PendingTimer,
+                RunSummary, WorkflowRecord, WorkflowStatus,
             };
 
             type Conn = $conn;
@@ -70,550 +70,226 @@ macro_rules! sql_store {
                 d.as_millis().min(i64::MAX as u128) as i64
             }
 
-            async fn head(conn: &mut Conn, id: &str) -> Result<Option<WorkflowRow>> {
-                let sql = format!(
-                    "SELECT {WORKFLOW_COLUMNS} FROM workflows WHERE id = $1{}",
-                    <$store>::DIALECT.lock_row
-                );
-                Ok(sqlx::query_as::<_, WorkflowRow>(sqlx::AssertSqlSafe(sql))
-                    .bind(id)
-                    .fetch_optional(&mut *conn)
-                    .await?)
-            }
+            /// Most bind parameters one statement takes (SQLite allows
+            /// 32,766, PostgreSQL 65,535).
+            const MAX_PARAMS: usize = 30_000;
 
-            /// The running current run `run` of `id`, or why not.
-            async fn running_head(
-                conn: &mut Conn,
-                id: &str,
-                run: Option<u32>,
-            ) -> Result<std::result::Result<WorkflowRow, Applied>> {
-                let Some(row) = head(conn, id).await? else {
-                    return Ok(Err(match run {
-                        Some(_) => Applied::Stale,
-                        None => Applied::NotFound,
-                    }));
-                };
-                if run.is_some_and(|r| r as i64 != row.run) {
-                    return Ok(Err(Applied::Stale));
+            /// Pushes ` IN ($1, $2, ...)` for `values`.
+            fn push_in<T>(qb: &mut QueryBuilder<$db>, values: &[T])
+            where
+                T: Clone + for<'t> sqlx::Encode<'t, $db> + sqlx::Type<$db>,
+            {
+                qb.push(" IN (");
+                let mut list = qb.separated(", ");
+                for value in values {
+                    list.push_bind(value.clone());
                 }
-                let status = row.status()?;
-                if status.is_closed() {
-                    return Ok(Err(match run {
-                        Some(_) => Applied::Stale,
-                        None => Applied::WrongState {
-                            status,
-                            message: format!("the workflow already {}", closed_verb(status)),
-                        },
-                    }));
+                list.push_unseparated(")");
+            }
+
+            /// Inserts the workflows the batch starts; returns the ids that
+            /// were new.
+            async fn insert_started(conn: &mut Conn, rows: &[WorkflowRow]) -> Result<Vec<String>> {
+                let mut created = Vec::with_capacity(rows.len());
+                for chunk in rows.chunks(MAX_PARAMS / 6) {
+                    let mut qb = QueryBuilder::<$db>::new(
+                        "INSERT INTO workflows (id, run, workflow_type, status, input, version, \
+                         inputs_through, created_at, updated_at) ",
+                    );
+                    qb.push_values(chunk, |mut b, row| {
+                        b.push_bind(&row.id)
+                            .push("1")
+                            .push_bind(&row.workflow_type)
+                            .push("'running'")
+                            .push_bind(&row.input)
+                            .push("0, 0")
+                            .push_bind(row.created_at)
+                            .push_bind(row.updated_at);
+                    });
+                    qb.push(" ON CONFLICT (id) DO NOTHING RETURNING id");
+                    let ids: Vec<(String,)> =
+                        qb.build_query_as().persistent(false).fetch_all(&mut *conn).await?;
+                    created.extend(ids.into_iter().map(|(id,)| id));
                 }
-                Ok(Ok(row))
+                Ok(created)
             }
 
-            fn closed_verb(status: WorkflowStatus) -> &'static str {
-                match status {
-                    WorkflowStatus::Running => "runs",
-                    WorkflowStatus::Completed => "completed",
-                    WorkflowStatus::Failed => "failed",
-                    WorkflowStatus::Cancelled => "was cancelled",
-                    WorkflowStatus::Terminated => "was terminated",
+            /// The workflow rows named, locked until the commit.
+            async fn load_heads(conn: &mut Conn, ids: &[String]) -> Result<Vec<WorkflowRow>> {
+                let mut heads = Vec::with_capacity(ids.len());
+                for chunk in ids.chunks(MAX_PARAMS) {
+                    let mut qb = QueryBuilder::<$db>::new(format!(
+                        "SELECT {WORKFLOW_COLUMNS} FROM workflows WHERE id"
+                    ));
+                    push_in(&mut qb, chunk);
+                    qb.push(" ORDER BY id").push(<$store>::DIALECT.lock_row);
+                    heads.extend(qb.build_query_as().persistent(false).fetch_all(&mut *conn).await?);
                 }
+                Ok(heads)
             }
 
-            /// Appends events after `version`; returns the new version and
-            /// the id of the last input event among them, if any.
-            async fn append(
-                conn: &mut Conn,
-                id: &str,
-                run: i64,
-                version: i64,
-                events: &[EventKind],
-                now: i64,
-            ) -> Result<(i64, Option<i64>)> {
-                if events.is_empty() {
-                    return Ok((version, None));
+            /// The tasks of the workflows named and the tasks named by id,
+            /// locked until the commit.
+            async fn load_tasks(conn: &mut Conn, ids: &[String], task_ids: &[i64]) -> Result<Vec<TaskRow>> {
+                let mut tasks = Vec::new();
+                for chunk in ids.chunks(MAX_PARAMS) {
+                    let mut qb = QueryBuilder::<$db>::new(format!(
+                        "SELECT {TASK_COLUMNS} FROM tasks WHERE workflow_id"
+                    ));
+                    push_in(&mut qb, chunk);
+                    qb.push(" ORDER BY id").push(<$store>::DIALECT.lock_row);
+                    tasks.extend(qb.build_query_as::<TaskRow>().persistent(false).fetch_all(&mut *conn).await?);
                 }
-                let mut last_input = None;
-                let mut qb = QueryBuilder::<$db>::new(
-                    "INSERT INTO events (workflow_id, run, id, kind, payload, time) ",
-                );
-                qb.push_values(events.iter().enumerate(), |mut b, (i, event)| {
-                    let event_id = version + 1 + i as i64;
-                    if event.is_input() {
-                        last_input = Some(event_id);
-                    }
-                    b.push_bind(id.to_string())
-                        .push_bind(run)
-                        .push_bind(event_id)
-                        .push_bind(event.name())
-                        .push_bind(to_json(event))
-                        .push_bind(now);
-                });
-                qb.build().execute(&mut *conn).await?;
-                Ok((version + events.len() as i64, last_input))
+                for chunk in task_ids.chunks(MAX_PARAMS) {
+                    let mut qb = QueryBuilder::<$db>::new(format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id"));
+                    push_in(&mut qb, chunk);
+                    qb.push(" ORDER BY id").push(<$store>::DIALECT.lock_row);
+                    tasks.extend(qb.build_query_as::<TaskRow>().persistent(false).fetch_all(&mut *conn).await?);
+                }
+                tasks.sort_by_key(|t| t.id);
+                tasks.dedup_by_key(|t| t.id);
+                Ok(tasks)
             }
 
-            async fn set_version(
-                conn: &mut Conn,
-                id: &str,
-                version: i64,
-                inputs_through: Option<i64>,
-                current_step: Option<&str>,
-                now: i64,
-            ) -> Result<()> {
-                sqlx::query(
-                    "UPDATE workflows SET version = $1, inputs_through = COALESCE($2, inputs_through), \
-                     current_step = COALESCE($3, current_step), updated_at = $4 WHERE id = $5",
-                )
-                .bind(version)
-                .bind(inputs_through)
-                .bind(current_step)
-                .bind(now)
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
-                Ok(())
-            }
-
-            /// Appends input events and makes sure a workflow task will run;
-            /// a task it creates is leased to the caller when `lease` says so.
-            async fn deliver(
-                conn: &mut Conn,
-                row: &WorkflowRow,
-                events: &[EventKind],
-                now: i64,
-                lease: Option<&LeaseGrant>,
-                handoff: &mut Vec<Handoff>,
-            ) -> Result<()> {
-                let (version, inputs) = append(conn, &row.id, row.run, row.version, events, now).await?;
-                set_version(conn, &row.id, version, inputs, None, now).await?;
-                if inputs.is_some() {
-                    let created: Option<i64> = sqlx::query_scalar(
-                        "INSERT INTO tasks (kind, workflow_id, run, seq, name, due_at, lease_token, scheduled_at) \
-                         VALUES ('workflow', $1, $2, 0, $3, $4, $5, $6) \
-                         ON CONFLICT (workflow_id, run, kind, seq) DO NOTHING RETURNING id",
+            /// Writes what the batch changed, a statement per table.
+            async fn write(conn: &mut Conn, batch: &mut Batch, shard: i64) -> Result<()> {
+                for chunk in batch.events().chunks(MAX_PARAMS / 6) {
+                    let mut qb = QueryBuilder::<$db>::new(
+                        "INSERT INTO events (workflow_id, run, id, kind, payload, time) ",
+                    );
+                    qb.push_values(chunk, |mut b, e| {
+                        b.push_bind(&e.workflow_id)
+                            .push_bind(e.run)
+                            .push_bind(e.id)
+                            .push_bind(e.kind.name())
+                            .push_bind(to_json(&e.kind))
+                            .push_bind(e.time);
+                    });
+                    qb.build().persistent(false).execute(&mut *conn).await?;
+                }
+                // Before the inserts: a batch may drop a workflow task and
+                // create the next one under the same key.
+                let deleted = batch.deleted_tasks();
+                for chunk in deleted.chunks(MAX_PARAMS) {
+                    let mut qb = QueryBuilder::<$db>::new("DELETE FROM tasks WHERE id");
+                    push_in(&mut qb, chunk);
+                    qb.build().persistent(false).execute(&mut *conn).await?;
+                }
+                for task in batch.changed_tasks() {
+                    sqlx::query(
+                        "UPDATE tasks SET lease_token = $1, due_at = $2, attempt = $3, \
+                         last_error = $4, last_failed_at = $5 WHERE id = $6",
+                    )
+                    .bind(&task.lease_token)
+                    .bind(task.due_at)
+                    .bind(task.attempt)
+                    .bind(&task.last_error)
+                    .bind(task.last_failed_at)
+                    .bind(task.id)
+                    .execute(&mut *conn)
+                    .await?;
+                }
+                let mut assigned = Vec::new();
+                for chunk in batch.new_tasks().chunks(MAX_PARAMS / 13) {
+                    let mut qb = QueryBuilder::<$db>::new(
+                        "INSERT INTO tasks (kind, workflow_id, run, seq, name, input, options, \
+                         attempt, max_attempts, timeout_ms, due_at, lease_token, scheduled_at) ",
+                    );
+                    qb.push_values(chunk, |mut b, t| {
+                        b.push_bind(&t.kind)
+                            .push_bind(&t.workflow_id)
+                            .push_bind(t.run)
+                            .push_bind(t.seq)
+                            .push_bind(&t.name)
+                            .push_bind(&t.input)
+                            .push_bind(&t.options)
+                            .push_bind(t.attempt)
+                            .push_bind(t.max_attempts)
+                            .push_bind(t.timeout_ms)
+                            .push_bind(t.due_at)
+                            .push_bind(&t.lease_token)
+                            .push_bind(t.scheduled_at);
+                    });
+                    qb.push(
+                        " ON CONFLICT (workflow_id, run, kind, seq) DO NOTHING \
+                         RETURNING id, workflow_id, run, kind, seq",
+                    );
+                    let rows: Vec<(i64, String, i64, String, i64)> =
+                        qb.build_query_as().persistent(false).fetch_all(&mut *conn).await?;
+                    assigned.extend(rows);
+                }
+                for (id, workflow_id, run, kind, seq) in assigned {
+                    batch.assign_task_id((workflow_id, run, &kind, seq), id)?;
+                }
+                let workflows = batch.changed_workflows();
+                for chunk in workflows.chunks(MAX_PARAMS / 15) {
+                    let mut qb = QueryBuilder::<$db>::new(format!(
+                        "INSERT INTO workflows ({WORKFLOW_COLUMNS}) "
+                    ));
+                    qb.push_values(chunk, |mut b, w| {
+                        b.push_bind(&w.id)
+                            .push_bind(w.run)
+                            .push_bind(&w.workflow_type)
+                            .push_bind(&w.status)
+                            .push_bind(&w.input)
+                            .push_bind(&w.result)
+                            .push_bind(&w.error)
+                            .push_bind(w.cancel_requested)
+                            .push_bind(&w.current_step)
+                            .push_bind(&w.retry_mode)
+                            .push_bind(w.version)
+                            .push_bind(w.inputs_through)
+                            .push_bind(w.created_at)
+                            .push_bind(w.updated_at)
+                            .push_bind(w.closed_at);
+                    });
+                    qb.push(
+                        " ON CONFLICT (id) DO UPDATE SET run = excluded.run, status = excluded.status, \
+                         result = excluded.result, error = excluded.error, \
+                         cancel_requested = excluded.cancel_requested, current_step = excluded.current_step, \
+                         retry_mode = excluded.retry_mode, version = excluded.version, \
+                         inputs_through = excluded.inputs_through, created_at = excluded.created_at, \
+                         updated_at = excluded.updated_at, closed_at = excluded.closed_at",
+                    );
+                    qb.build().persistent(false).execute(&mut *conn).await?;
+                }
+                for row in batch.closed_runs() {
+                    sqlx::query(
+                        "INSERT INTO workflow_runs (id, run, status, error, retry_mode, created_at, closed_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
                     )
                     .bind(&row.id)
                     .bind(row.run)
-                    .bind(&row.workflow_type)
-                    .bind(lease.map_or(now, |l| to_millis(l.until)))
-                    .bind(lease.map(|l| l.token.clone()))
-                    .bind(now)
-                    .fetch_optional(&mut *conn)
-                    .await?;
-                    if let (Some(id), Some(lease)) = (created, lease) {
-                        handoff.push(Handoff::Workflow(workflow_task(row, id, lease)));
-                    }
-                }
-                Ok(())
-            }
-
-            fn workflow_task(row: &WorkflowRow, id: i64, lease: &LeaseGrant) -> WorkflowTask {
-                WorkflowTask {
-                    task: TaskRef { id, lease_token: lease.token.clone() },
-                    workflow_id: row.id.clone(),
-                    run: row.run as u32,
-                    workflow_type: row.workflow_type.clone(),
-                }
-            }
-
-            /// Whether `task` is still held under its lease token.
-            async fn holds(conn: &mut Conn, task: &TaskRef) -> Result<bool> {
-                let sql = format!(
-                    "SELECT id FROM tasks WHERE id = $1 AND lease_token = $2{}",
-                    <$store>::DIALECT.lock_row
-                );
-                Ok(sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(task.id)
-                    .bind(&task.lease_token)
-                    .fetch_optional(&mut *conn)
-                    .await?
-                    .is_some())
-            }
-
-            async fn delete_task(conn: &mut Conn, task_id: i64) -> Result<()> {
-                sqlx::query("DELETE FROM tasks WHERE id = $1")
-                    .bind(task_id)
+                    .bind(&row.status)
+                    .bind(&row.error)
+                    .bind(&row.retry_mode)
+                    .bind(row.created_at)
+                    .bind(row.closed_at)
                     .execute(&mut *conn)
                     .await?;
-                Ok(())
-            }
-
-            async fn close(conn: &mut Conn, id: &str, run: i64, closing: &Closing, now: i64) -> Result<()> {
-                sqlx::query(
-                    "UPDATE workflows SET status = $1, result = $2, error = $3, closed_at = $4, \
-                     updated_at = $5 WHERE id = $6",
-                )
-                .bind(closing.status.as_str())
-                .bind(closing.result.as_ref().map(to_json))
-                .bind(closing.error.as_ref().map(to_json))
-                .bind(now)
-                .bind(now)
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
-                sqlx::query("DELETE FROM tasks WHERE workflow_id = $1 AND run = $2")
-                    .bind(id)
-                    .bind(run)
-                    .execute(&mut *conn)
-                    .await?;
-                Ok(())
-            }
-
-            async fn insert_task(
-                conn: &mut Conn,
-                row: &WorkflowRow,
-                task: &NewTask,
-                now: i64,
-                lease: Option<&LeaseGrant>,
-                handoff: &mut Vec<Handoff>,
-            ) -> Result<()> {
-                match task {
-                    NewTask::Activity { seq, name, input, options } => {
-                        let timeout = ms(options.start_to_close_timeout);
-                        let created: Option<i64> = sqlx::query_scalar(
-                            "INSERT INTO tasks (kind, workflow_id, run, seq, name, input, options, \
-                             attempt, max_attempts, timeout_ms, due_at, lease_token, scheduled_at) \
-                             VALUES ('activity', $1, $2, $3, $4, $5, $6, 1, $7, $8, $9, $10, $11) \
-                             ON CONFLICT (workflow_id, run, kind, seq) DO NOTHING RETURNING id",
-                        )
-                        .bind(&row.id)
-                        .bind(row.run)
-                        .bind(*seq as i64)
-                        .bind(name)
-                        .bind(to_json(input))
-                        .bind(to_json(options))
-                        .bind(options.retry.maximum_attempts as i64)
-                        .bind(timeout)
-                        .bind(lease.map_or(now, |l| to_millis(l.until) + timeout))
-                        .bind(lease.map(|l| l.token.clone()))
-                        .bind(now)
-                        .fetch_optional(&mut *conn)
-                        .await?;
-                        if let (Some(id), Some(lease)) = (created, lease) {
-                            handoff.push(Handoff::Activity(ActivityTask {
-                                task: TaskRef { id, lease_token: lease.token.clone() },
-                                workflow_id: row.id.clone(),
-                                run: row.run as u32,
-                                seq: *seq,
-                                name: name.clone(),
-                                input: input.clone(),
-                                attempt: 1,
-                                options: options.clone(),
-                                scheduled_at: from_millis(now),
-                            }));
-                        }
-                    }
-                    NewTask::Timer { seq, fire_at } => {
-                        sqlx::query(
-                            "INSERT INTO tasks (kind, workflow_id, run, seq, name, due_at, scheduled_at) \
-                             VALUES ('timer', $1, $2, $3, 'timer', $4, $5) \
-                             ON CONFLICT (workflow_id, run, kind, seq) DO NOTHING",
-                        )
-                        .bind(&row.id)
-                        .bind(row.run)
-                        .bind(*seq as i64)
-                        .bind(to_millis(*fire_at))
-                        .bind(now)
-                        .execute(&mut *conn)
-                        .await?;
-                    }
+                }
+                let counts = batch.count_deltas();
+                if !counts.is_empty() {
+                    let mut qb = QueryBuilder::<$db>::new("INSERT INTO workflow_counts (status, shard, n) ");
+                    qb.push_values(&counts, |mut b, (status, n)| {
+                        b.push_bind(*status).push_bind(shard).push_bind(*n);
+                    });
+                    qb.push(" ON CONFLICT (status, shard) DO UPDATE SET n = workflow_counts.n + excluded.n");
+                    qb.build().persistent(false).execute(&mut *conn).await?;
+                }
+                let minutes = batch.minute_deltas();
+                if !minutes.is_empty() {
+                    let mut qb =
+                        QueryBuilder::<$db>::new("INSERT INTO workflow_minutes (minute, outcome, shard, n) ");
+                    qb.push_values(&minutes, |mut b, (minute, outcome, n)| {
+                        b.push_bind(*minute).push_bind(*outcome).push_bind(shard).push_bind(*n);
+                    });
+                    qb.push(
+                        " ON CONFLICT (minute, outcome, shard) DO UPDATE SET n = workflow_minutes.n + excluded.n",
+                    );
+                    qb.build().persistent(false).execute(&mut *conn).await?;
                 }
                 Ok(())
-            }
-
-            async fn apply(
-                conn: &mut Conn,
-                transition: &Transition,
-                lease: Option<&LeaseGrant>,
-                handoff: &mut Vec<Handoff>,
-            ) -> Result<Applied> {
-                match transition {
-                    Transition::Start { id, workflow_type, input, now } => {
-                        let now = to_millis(*now);
-                        let sql = format!(
-                            "INSERT INTO workflows (id, run, workflow_type, status, input, version, \
-                             inputs_through, created_at, updated_at) \
-                             VALUES ($1, 1, $2, 'running', $3, 0, 0, $4, $5) \
-                             ON CONFLICT (id) DO NOTHING RETURNING {WORKFLOW_COLUMNS}"
-                        );
-                        let created = sqlx::query_as::<_, WorkflowRow>(sqlx::AssertSqlSafe(sql))
-                            .bind(id)
-                            .bind(workflow_type)
-                            .bind(to_json(input))
-                            .bind(now)
-                            .bind(now)
-                            .fetch_optional(&mut *conn)
-                            .await?;
-                        let Some(row) = created else {
-                            let existing = head(conn, id).await?.ok_or_else(|| Error::Corrupt("start lost".into()))?;
-                            return Ok(Applied::AlreadyExists(Box::new(existing.into_record()?)));
-                        };
-                        let started = EventKind::WorkflowStarted {
-                            workflow_type: workflow_type.clone(),
-                            input: input.clone(),
-                            retry_of_run: None,
-                            resume: Vec::new(),
-                        };
-                        deliver(conn, &row, &[started], now, lease, handoff).await?;
-                        Ok(Applied::Started { run: 1 })
-                    }
-                    Transition::CompleteWorkflowTask {
-                        task, workflow_id, run, consumed_through, events, new_tasks, cancelled,
-                        current_step, closing, now,
-                    } => {
-                        if !holds(conn, task).await? {
-                            return Ok(Applied::Stale);
-                        }
-                        let now = to_millis(*now);
-                        let row = match running_head(conn, workflow_id, Some(*run)).await? {
-                            Ok(row) => row,
-                            Err(refusal) => {
-                                delete_task(conn, task.id).await?;
-                                return Ok(refusal);
-                            }
-                        };
-                        let first_event_id = row.version as u64 + 1;
-                        let (version, _) = append(conn, &row.id, row.run, row.version, events, now).await?;
-                        set_version(conn, &row.id, version, None, current_step.as_deref(), now).await?;
-                        if let Some(closing) = closing {
-                            close(conn, &row.id, row.run, closing, now).await?;
-                            return Ok(Applied::Appended { first_event_id });
-                        }
-                        for seq in cancelled {
-                            sqlx::query(
-                                "DELETE FROM tasks WHERE workflow_id = $1 AND run = $2 \
-                                 AND kind IN ('activity', 'timer') AND seq = $3",
-                            )
-                            .bind(&row.id)
-                            .bind(row.run)
-                            .bind(*seq as i64)
-                            .execute(&mut *conn)
-                            .await?;
-                        }
-                        for new_task in new_tasks {
-                            insert_task(conn, &row, new_task, now, lease, handoff).await?;
-                        }
-                        if row.inputs_through as u64 > *consumed_through {
-                            // Inputs arrived while the task ran: another round,
-                            // at once if the caller takes it.
-                            sqlx::query("UPDATE tasks SET lease_token = $1, due_at = $2 WHERE id = $3")
-                                .bind(lease.map(|l| l.token.clone()))
-                                .bind(lease.map_or(now, |l| to_millis(l.until)))
-                                .bind(task.id)
-                                .execute(&mut *conn)
-                                .await?;
-                            if let Some(lease) = lease {
-                                handoff.push(Handoff::Workflow(workflow_task(&row, task.id, lease)));
-                            }
-                        } else {
-                            delete_task(conn, task.id).await?;
-                        }
-                        Ok(Applied::Appended { first_event_id })
-                    }
-                    Transition::ReleaseTask { task, now } => {
-                        let done = sqlx::query(
-                            "UPDATE tasks SET lease_token = NULL, due_at = $1 WHERE id = $2 AND lease_token = $3",
-                        )
-                        .bind(to_millis(*now))
-                        .bind(task.id)
-                        .bind(&task.lease_token)
-                        .execute(&mut *conn)
-                        .await?;
-                        Ok(if done.rows_affected() == 1 { Applied::Done } else { Applied::Stale })
-                    }
-                    Transition::CompleteActivity { task, workflow_id, run, outcome, now } => {
-                        // The delete is the fence: it matches only under our lease.
-                        let held: Option<i64> = sqlx::query_scalar(
-                            "DELETE FROM tasks WHERE id = $1 AND lease_token = $2 RETURNING id",
-                        )
-                        .bind(task.id)
-                        .bind(&task.lease_token)
-                        .fetch_optional(&mut *conn)
-                        .await?;
-                        if held.is_none() {
-                            return Ok(Applied::Stale);
-                        }
-                        match running_head(conn, workflow_id, Some(*run)).await? {
-                            Ok(row) => {
-                                deliver(conn, &row, std::slice::from_ref(outcome), to_millis(*now), lease, handoff).await?;
-                                Ok(Applied::Done)
-                            }
-                            Err(refusal) => Ok(refusal),
-                        }
-                    }
-                    Transition::RetryActivity {
-                        task, workflow_id, run, seq, attempt, error, next_attempt_at, now,
-                    } => {
-                        if !holds(conn, task).await? {
-                            return Ok(Applied::Stale);
-                        }
-                        let row = match running_head(conn, workflow_id, Some(*run)).await? {
-                            Ok(row) => row,
-                            Err(refusal) => return Ok(refusal),
-                        };
-                        let now = to_millis(*now);
-                        sqlx::query(
-                            "UPDATE tasks SET attempt = $1, lease_token = NULL, due_at = $2, \
-                             last_error = $3, last_failed_at = $4 WHERE id = $5",
-                        )
-                        .bind(*attempt as i64 + 1)
-                        .bind(to_millis(*next_attempt_at))
-                        .bind(to_json(error))
-                        .bind(now)
-                        .bind(task.id)
-                        .execute(&mut *conn)
-                        .await?;
-                        let failed = EventKind::ActivityAttemptFailed {
-                            seq: *seq,
-                            attempt: *attempt,
-                            error: error.clone(),
-                            next_attempt_at: *next_attempt_at,
-                        };
-                        deliver(conn, &row, &[failed], now, lease, handoff).await?;
-                        Ok(Applied::Done)
-                    }
-                    Transition::FireTimer { workflow_id, run, seq, now } => {
-                        let gone = sqlx::query(
-                            "DELETE FROM tasks WHERE workflow_id = $1 AND run = $2 AND kind = 'timer' AND seq = $3",
-                        )
-                        .bind(workflow_id)
-                        .bind(*run as i64)
-                        .bind(*seq as i64)
-                        .execute(&mut *conn)
-                        .await?;
-                        if gone.rows_affected() == 0 {
-                            return Ok(Applied::Stale);
-                        }
-                        match running_head(conn, workflow_id, Some(*run)).await? {
-                            Ok(row) => {
-                                deliver(conn, &row, &[EventKind::TimerFired { seq: *seq }], to_millis(*now), lease, handoff).await?;
-                                Ok(Applied::Done)
-                            }
-                            Err(refusal) => Ok(refusal),
-                        }
-                    }
-                    Transition::RequestCancel { id, reason, now } => {
-                        let row = match running_head(conn, id, None).await? {
-                            Ok(row) => row,
-                            Err(refusal) => return Ok(refusal),
-                        };
-                        if row.cancel_requested != 0 {
-                            return Ok(Applied::Done);
-                        }
-                        sqlx::query("UPDATE workflows SET cancel_requested = 1 WHERE id = $1")
-                            .bind(id)
-                            .execute(&mut *conn)
-                            .await?;
-                        let event = EventKind::CancelRequested { reason: reason.clone() };
-                        deliver(conn, &row, &[event], to_millis(*now), lease, handoff).await?;
-                        Ok(Applied::Done)
-                    }
-                    Transition::Terminate { id, reason, now } => {
-                        let row = match running_head(conn, id, None).await? {
-                            Ok(row) => row,
-                            Err(refusal) => return Ok(refusal),
-                        };
-                        let now = to_millis(*now);
-                        let event = EventKind::WorkflowTerminated { reason: reason.clone() };
-                        let (version, _) = append(conn, id, row.run, row.version, &[event], now).await?;
-                        set_version(conn, id, version, None, None, now).await?;
-                        let closing = Closing {
-                            status: WorkflowStatus::Terminated,
-                            result: None,
-                            error: Some(Failure::new("Terminated", reason.clone())),
-                        };
-                        close(conn, id, row.run, &closing, now).await?;
-                        Ok(Applied::Done)
-                    }
-                    Transition::Signal { id, name, payload, now } => {
-                        let row = match running_head(conn, id, None).await? {
-                            Ok(row) => row,
-                            Err(refusal) => return Ok(refusal),
-                        };
-                        let event = EventKind::SignalReceived { name: name.clone(), payload: payload.clone() };
-                        deliver(conn, &row, &[event], to_millis(*now), lease, handoff).await?;
-                        Ok(Applied::Done)
-                    }
-                    Transition::RetryActivityNow { id, seq, now } => {
-                        make_due(conn, id, "activity", *seq, to_millis(*now)).await
-                    }
-                    Transition::FireTimerNow { id, seq, now } => {
-                        make_due(conn, id, "timer", *seq, to_millis(*now)).await
-                    }
-                    Transition::Retry { id, from_run, mode, resume, now } => {
-                        let Some(row) = head(conn, id).await? else {
-                            return Ok(Applied::NotFound);
-                        };
-                        let status = row.status()?;
-                        if row.run != *from_run as i64 {
-                            return Ok(Applied::WrongState {
-                                status,
-                                message: format!("run {} is newer than run {from_run}", row.run),
-                            });
-                        }
-                        if !status.is_closed() || status == WorkflowStatus::Completed {
-                            return Ok(Applied::WrongState {
-                                status,
-                                message: "only a failed, cancelled or terminated workflow can be retried".into(),
-                            });
-                        }
-                        let now = to_millis(*now);
-                        sqlx::query(
-                            "INSERT INTO workflow_runs (id, run, status, error, retry_mode, created_at, closed_at) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                        )
-                        .bind(id)
-                        .bind(row.run)
-                        .bind(&row.status)
-                        .bind(&row.error)
-                        .bind(&row.retry_mode)
-                        .bind(row.created_at)
-                        .bind(row.closed_at)
-                        .execute(&mut *conn)
-                        .await?;
-                        let run = row.run + 1;
-                        sqlx::query(
-                            "UPDATE workflows SET run = $1, status = 'running', result = NULL, error = NULL, \
-                             cancel_requested = 0, current_step = NULL, retry_mode = $2, version = 0, \
-                             inputs_through = 0, created_at = $3, updated_at = $4, closed_at = NULL WHERE id = $5",
-                        )
-                        .bind(run)
-                        .bind(retry_mode_str(*mode))
-                        .bind(now)
-                        .bind(now)
-                        .bind(id)
-                        .execute(&mut *conn)
-                        .await?;
-                        let row = head(conn, id).await?.ok_or_else(|| Error::Corrupt("retry lost".into()))?;
-                        let started = EventKind::WorkflowStarted {
-                            workflow_type: row.workflow_type.clone(),
-                            input: $crate::store::rows::json(&row.input)?,
-                            retry_of_run: Some(*from_run),
-                            resume: resume.clone(),
-                        };
-                        deliver(conn, &row, &[started], now, lease, handoff).await?;
-                        Ok(Applied::Started { run: run as u32 })
-                    }
-                }
-            }
-
-            async fn make_due(conn: &mut Conn, id: &str, kind: &str, seq: u32, now: i64) -> Result<Applied> {
-                let row = match running_head(conn, id, None).await? {
-                    Ok(row) => row,
-                    Err(refusal) => return Ok(refusal),
-                };
-                let done = sqlx::query(
-                    "UPDATE tasks SET due_at = $1 WHERE workflow_id = $2 AND run = $3 AND kind = $4 \
-                     AND seq = $5 AND lease_token IS NULL",
-                )
-                .bind(now)
-                .bind(id)
-                .bind(row.run)
-                .bind(kind)
-                .bind(seq as i64)
-                .execute(&mut *conn)
-                .await?;
-                Ok(if done.rows_affected() == 1 { Applied::Done } else { Applied::NoSuchOperation })
             }
 
             /// The WHERE clause of `list` and `counts`.
@@ -687,15 +363,16 @@ macro_rules! sql_store {
                 ) -> Result<Vec<(Applied, Vec<Handoff>)>> {
                     let mut conn = self.pool.acquire().await?;
                     let mut tx = conn.begin_with(<$store>::DIALECT.begin).await?;
-                    let mut outcomes = Vec::with_capacity(batch.len());
-                    for transition in batch {
-                        let mut handoff = Vec::new();
-                        let applied = apply(&mut tx, transition, lease, &mut handoff).await?;
-                        outcomes.push((applied, handoff));
-                    }
+                    let created = insert_started(&mut tx, &Batch::new_workflows(batch)).await?;
+                    let ids = Batch::workflow_ids(batch);
+                    let heads = load_heads(&mut tx, &ids).await?;
+                    let tasks = load_tasks(&mut tx, &ids, &Batch::released_task_ids(batch)).await?;
+                    let mut plan = Batch::new(heads, tasks, created)?;
+                    plan.apply_all(batch, lease)?;
+                    write(&mut tx, &mut plan, self.counter_shard()).await?;
                     tx.commit().await?;
                     self.committed(batch);
-                    Ok(outcomes)
+                    Ok(plan.finish())
                 }
 
                 async fn claim_workflow_tasks(
@@ -876,18 +553,49 @@ macro_rules! sql_store {
                 }
 
                 async fn counts(&self, filter: &ListFilter, now: Timestamp) -> Result<Counts> {
-                    let mut qb = QueryBuilder::<$db>::new("SELECT status, COUNT(*) FROM workflows");
-                    push_filter(&mut qb, filter, to_millis(now), false);
-                    qb.push(" GROUP BY status");
-                    let rows: Vec<(String, i64)> = qb.build_query_as().fetch_all(&self.pool).await?;
+                    // Unfiltered totals are kept by every commit; a filter
+                    // needs a scan of the matching rows.
+                    let rows: Vec<(String, i64)> = if filter.matches_every_status_row() {
+                        sqlx::query_as(
+                            "SELECT status, CAST(SUM(n) AS BIGINT) FROM workflow_counts GROUP BY status",
+                        )
+                        .fetch_all(&self.pool)
+                        .await?
+                    } else {
+                        let mut qb = QueryBuilder::<$db>::new("SELECT status, COUNT(*) FROM workflows");
+                        push_filter(&mut qb, filter, to_millis(now), false);
+                        qb.push(" GROUP BY status");
+                        qb.build_query_as().fetch_all(&self.pool).await?
+                    };
                     let mut counts = Counts::default();
                     for (status, n) in rows {
                         let status: WorkflowStatus = status
                             .parse()
                             .map_err(|_| Error::Corrupt(format!("unknown status `{status}`")))?;
-                        counts.add(status, n as u64);
+                        counts.add(status, n.max(0) as u64);
                     }
                     Ok(counts)
+                }
+
+                async fn per_minute(&self, since: Timestamp) -> Result<Vec<MinuteCounts>> {
+                    let rows: Vec<(i64, String, i64)> = sqlx::query_as(
+                        "SELECT minute, outcome, CAST(SUM(n) AS BIGINT) FROM workflow_minutes \
+                         WHERE minute >= $1 GROUP BY minute, outcome ORDER BY minute",
+                    )
+                    .bind(to_millis(since).div_euclid(60_000))
+                    .fetch_all(&self.pool)
+                    .await?;
+                    let mut minutes: Vec<MinuteCounts> = Vec::new();
+                    for (minute, outcome, n) in rows {
+                        let start = from_millis(minute.saturating_mul(60_000));
+                        if minutes.last().is_none_or(|m| m.minute != start) {
+                            minutes.push(MinuteCounts { minute: start, ..MinuteCounts::default() });
+                        }
+                        if let Some(current) = minutes.last_mut() {
+                            current.add(&outcome, n.max(0) as u64)?;
+                        }
+                    }
+                    Ok(minutes)
                 }
 
                 fn external_wakeups(&self) -> Option<std::sync::Arc<tokio::sync::Notify>> {

@@ -80,6 +80,11 @@ impl SqliteStore {
 
     fn committed(&self, _batch: &[super::Transition]) {}
 
+    /// One process writes: one row per counter suffices.
+    fn counter_shard(&self) -> i64 {
+        0
+    }
+
     fn wakeups(&self) -> Option<Arc<Notify>> {
         None
     }

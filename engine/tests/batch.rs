@@ -1,0 +1,189 @@
+//! One group commit holding several transitions of the same workflows: each
+//! sees what the ones before it did, as if committed one by one.
+mod common;
+
+use chrono::Duration as Span;
+use engine::clock::Clock;
+use engine::store::{Applied, Handoff, LeaseGrant, NewTask, Transition, WorkflowTask};
+use engine::{ActivityOptions, EventKind, Timestamp};
+
+fn start(id: &str, now: Timestamp) -> Transition {
+    Transition::Start {
+        id: id.into(),
+        workflow_type: "w".into(),
+        input: serde_json::json!({"id": id}),
+        now,
+    }
+}
+
+fn workflow_task(handoffs: &[Handoff]) -> WorkflowTask {
+    match handoffs {
+        [Handoff::Workflow(task)] => task.clone(),
+        other => panic!("expected one workflow task, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn transitions_in_one_batch_see_each_other_in_order() {
+    let db = common::TestDb::new().await;
+    let store = common::store(&db).await;
+    let now = common::manual_clock().now();
+    let lease = LeaseGrant {
+        token: "me:1".into(),
+        until: now + Span::seconds(30),
+    };
+    let terminate = |id: &str| Transition::Terminate {
+        id: id.into(),
+        reason: "r".into(),
+        now,
+    };
+
+    // The second start of an id finds the first; a terminate placed before
+    // a start does not find the workflow, one placed after ends it.
+    let outcomes = store
+        .commit_leasing(
+            &[
+                terminate("a"),
+                start("a", now),
+                start("a", now),
+                start("b", now),
+                terminate("b"),
+            ],
+            Some(&lease),
+        )
+        .await
+        .unwrap();
+    let applied: Vec<_> = outcomes.iter().map(|(a, _)| a.clone()).collect();
+    assert_eq!(applied[0], Applied::NotFound);
+    assert_eq!(applied[1], Applied::Started { run: 1 });
+    assert!(matches!(&applied[2], Applied::AlreadyExists(w) if w.id == "a"));
+    assert_eq!(applied[3], Applied::Started { run: 1 });
+    assert_eq!(applied[4], Applied::Done);
+    // b's workflow task, created and dropped in the batch, is not handed off.
+    assert!(outcomes[3].1.is_empty(), "{:?}", outcomes[3].1);
+    assert_eq!(
+        store.workflow("b").await.unwrap().unwrap().status,
+        engine::WorkflowStatus::Terminated
+    );
+    // a's first task carries the event that made it.
+    let first = workflow_task(&outcomes[1].1);
+    assert!(matches!(
+        first.new_events.as_slice(),
+        [e] if e.id == 1 && matches!(e.kind, EventKind::WorkflowStarted { .. })
+    ));
+
+    // a schedules two activities at once.
+    let activity = |seq: u32| NewTask::Activity {
+        seq,
+        name: "act".into(),
+        input: serde_json::Value::Null,
+        options: ActivityOptions::default(),
+    };
+    let scheduled = |seq: u32| EventKind::ActivityScheduled {
+        seq,
+        name: "act".into(),
+        input: serde_json::Value::Null,
+        options: ActivityOptions::default(),
+    };
+    let outcomes = store
+        .commit_leasing(
+            &[Transition::CompleteWorkflowTask {
+                task: first.task.clone(),
+                workflow_id: "a".into(),
+                run: 1,
+                consumed_through: 1,
+                events: vec![
+                    EventKind::WorkflowTaskCompleted {
+                        consumed_through: 1,
+                    },
+                    scheduled(1),
+                    scheduled(2),
+                ],
+                new_tasks: vec![activity(1), activity(2)],
+                cancelled: vec![],
+                current_step: Some("act".into()),
+                closing: None,
+                now,
+            }],
+            Some(&lease),
+        )
+        .await
+        .unwrap();
+    let activities: Vec<_> = outcomes[0]
+        .1
+        .iter()
+        .map(|h| match h {
+            Handoff::Activity(a) => a.clone(),
+            other => panic!("expected activities, got {other:?}"),
+        })
+        .collect();
+    assert_eq!(activities.len(), 2);
+    let complete = |i: usize| Transition::CompleteActivity {
+        task: activities[i].task.clone(),
+        workflow_id: "a".into(),
+        run: 1,
+        outcome: EventKind::ActivityCompleted {
+            seq: activities[i].seq,
+            attempt: 1,
+            result: serde_json::json!(i),
+        },
+        now,
+    };
+    // The first activity's result makes the next workflow task (event 5).
+    let outcomes = store
+        .commit_leasing(&[complete(0)], Some(&lease))
+        .await
+        .unwrap();
+    let second = workflow_task(&outcomes[0].1);
+    assert_eq!(second.new_events.first().map(|e| e.id), Some(5));
+
+    // One batch: that task completes (dropping its row) and the second
+    // activity's result needs a new workflow task under the same key.
+    let outcomes = store
+        .commit_leasing(
+            &[
+                Transition::CompleteWorkflowTask {
+                    task: second.task.clone(),
+                    workflow_id: "a".into(),
+                    run: 1,
+                    consumed_through: 5,
+                    events: vec![EventKind::WorkflowTaskCompleted {
+                        consumed_through: 5,
+                    }],
+                    new_tasks: vec![],
+                    cancelled: vec![],
+                    current_step: None,
+                    closing: None,
+                    now,
+                },
+                complete(1),
+            ],
+            Some(&lease),
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcomes[0].0, Applied::Appended { first_event_id: 6 });
+    assert!(outcomes[0].1.is_empty(), "its inputs were all consumed");
+    assert_eq!(outcomes[1].0, Applied::Done);
+    let third = workflow_task(&outcomes[1].1);
+    assert_ne!(third.task.id, second.task.id);
+    assert!(matches!(
+        third.new_events.as_slice(),
+        [e] if e.id == 7 && matches!(e.kind, EventKind::ActivityCompleted { seq: 2, .. })
+    ));
+    // Exactly that one task is left, and it is ours.
+    let later = now + Span::seconds(31);
+    let claimable = store
+        .claim_workflow_tasks("other", later, std::time::Duration::from_secs(5), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        claimable.iter().map(|t| t.task.id).collect::<Vec<_>>(),
+        vec![third.task.id]
+    );
+    let history = store.history("a", 1, 0).await.unwrap();
+    assert_eq!(
+        history.iter().map(|e| e.id).collect::<Vec<_>>(),
+        (1..=7).collect::<Vec<_>>()
+    );
+}
