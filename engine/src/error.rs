@@ -40,6 +40,9 @@ pub enum Error {
     /// The database cannot be opened or written (path, permissions, corruption).
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The SQLite writer could not write (see `store::sqlite`).
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     /// Migrating the schema failed.
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),

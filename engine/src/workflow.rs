@@ -244,6 +244,7 @@ pub struct ListPage {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MinuteCounts {
     /// The minute's first instant.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub minute: Timestamp,
     pub started: u64,
     pub completed: u64,

@@ -10,9 +10,11 @@
 
 mod batch;
 pub mod postgres;
+mod postgres_commit;
 mod rows;
 mod sql;
 pub mod sqlite;
+mod sqlite_commit;
 
 use std::sync::Arc;
 use std::time::Duration;

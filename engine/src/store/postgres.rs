@@ -38,7 +38,7 @@ const MAX_CONNECTIONS: u32 = 10;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a query may wait for a free connection of the pool.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
-/// Rows per counter (see [`PostgresStore::counter_shard`]).
+/// Rows per counter (see `Background::shard`).
 const COUNTER_SHARDS: u8 = 16;
 /// The longest pause between attempts to re-establish the listener.
 const MAX_LISTEN_BACKOFF: Duration = Duration::from_secs(5);
@@ -64,7 +64,9 @@ struct Background {
     /// Notified when another process announces work.
     wakeups: Arc<Notify>,
     tasks: Vec<AbortHandle>,
-    /// See [`PostgresStore::counter_shard`].
+    /// Which row of each counter this store adds to: a commit holds the
+    /// row it updates until it ends, so processes sharing one row would
+    /// commit one at a time.
     shard: i64,
 }
 
@@ -78,8 +80,6 @@ impl Drop for Background {
 
 impl PostgresStore {
     const DIALECT: Dialect = Dialect {
-        begin: "BEGIN",
-        lock_row: " FOR UPDATE",
         skip_locked: " FOR UPDATE SKIP LOCKED",
     };
 
@@ -162,11 +162,12 @@ impl PostgresStore {
         Some(self.background.wakeups.clone())
     }
 
-    /// Which row of each counter this store adds to: a commit holds the row
-    /// it updates until it ends, so processes sharing one row would commit
-    /// one at a time.
-    fn counter_shard(&self) -> i64 {
-        self.background.shard
+    async fn commit_batch(
+        &self,
+        batch: &[super::Transition],
+        lease: Option<&super::LeaseGrant>,
+    ) -> Result<Vec<(super::Applied, Vec<super::Handoff>)>> {
+        super::postgres_commit::commit(&self.pool, batch, lease, self.background.shard).await
     }
 }
 
@@ -282,7 +283,7 @@ fn redact(url: &str) -> String {
     }
 }
 
-sql_store!(PostgresStore, sqlx::Postgres, sqlx::PgConnection);
+sql_store!(PostgresStore, sqlx::Postgres);
 
 #[cfg(test)]
 mod tests {

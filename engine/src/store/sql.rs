@@ -1,23 +1,17 @@
-//! The SQL store, written once and compiled for each backend.
+//! The SQL store's reads, claims and heartbeats, written once and compiled
+//! for each backend.
 //!
-//! SQLite and PostgreSQL share nearly all SQL: `$n` placeholders (SQLite
+//! SQLite and PostgreSQL share this SQL: `$n` placeholders (SQLite
 //! numbers them in order of appearance, so each query uses them in
-//! ascending order), `RETURNING`, `ON CONFLICT DO NOTHING`, integers as
-//! 64-bit and JSON as text. What differs is in a [`Dialect`]: how a write
-//! transaction begins and how rows are locked. [`sql_store!`] implements
-//! [`Store`](super::Store) for a backend's struct, which must have a
-//! `pool` field and a `DIALECT` constant.
+//! ascending order), `RETURNING`, integers as 64-bit and JSON as text. What
+//! differs is in a [`Dialect`]. Commits differ more and live apart
+//! (`sqlite_commit`, `postgres_commit`; both planned by `batch`):
+//! [`sql_store!`] implements [`Store`](super::Store) for a backend's struct,
+//! which must have a `pool` field, a `DIALECT` constant and the inherent
+//! methods `commit_batch`, `committed` and `wakeups`.
 
 /// The SQL that differs between backends.
 pub(crate) struct Dialect {
-    /// Starts a write transaction (SQLite takes the write lock at once, so a
-    /// read-then-write transaction never fails to upgrade).
-    pub begin: &'static str,
-    /// Appended to a SELECT that must lock the row it reads: the workflow
-    /// row (serialises appends to one history across processes) and a
-    /// claimed task's row when checking its lease (so that no other process
-    /// can claim the task between the fence check and the commit).
-    pub lock_row: &'static str,
     /// Appended to the sub-select of a claim so concurrent claimers skip
     /// each other's rows instead of waiting.
     pub skip_locked: &'static str,
@@ -39,21 +33,20 @@ pub(crate) fn check_schema_version(
     }
 }
 
-/// Implements `Store` for `$store` on database `$db` with connections `$conn`.
+/// Implements `Store` for `$store` on database `$db`.
 macro_rules! sql_store {
-    ($store:ty, $db:ty, $conn:ty) => {
+    ($store:ty, $db:ty) => {
         mod sql_impl {
             use super::*;
             use async_trait::async_trait;
-            use sqlx::{Connection, QueryBuilder};
+            use sqlx::QueryBuilder;
             use std::time::Duration;
 
             use $crate::clock::{Timestamp, from_millis, to_millis};
             use $crate::error::{Error, Result};
             use $crate::history::Event;
-            use $crate::store::batch::Batch;
             use $crate::store::rows::{
-                EventRow, RunRow, TASK_COLUMNS, TaskRow, WORKFLOW_COLUMNS, WorkflowRow, to_json,
+                EventRow, RunRow, TASK_COLUMNS, TaskRow, WORKFLOW_COLUMNS, WorkflowRow,
             };
             use $crate::store::{
                 ActivityQuery, ActivityTask, Applied, DueTimer, Handoff, LeaseGrant, Store, TaskKind,
@@ -64,232 +57,8 @@ macro_rules! sql_store {
                 RunSummary, WorkflowRecord, WorkflowStatus,
             };
 
-            type Conn = $conn;
-
             fn ms(d: Duration) -> i64 {
                 d.as_millis().min(i64::MAX as u128) as i64
-            }
-
-            /// Most bind parameters one statement takes (SQLite allows
-            /// 32,766, PostgreSQL 65,535).
-            const MAX_PARAMS: usize = 30_000;
-
-            /// Pushes ` IN ($1, $2, ...)` for `values`.
-            fn push_in<T>(qb: &mut QueryBuilder<$db>, values: &[T])
-            where
-                T: Clone + for<'t> sqlx::Encode<'t, $db> + sqlx::Type<$db>,
-            {
-                qb.push(" IN (");
-                let mut list = qb.separated(", ");
-                for value in values {
-                    list.push_bind(value.clone());
-                }
-                list.push_unseparated(")");
-            }
-
-            /// Inserts the workflows the batch starts; returns the ids that
-            /// were new.
-            async fn insert_started(conn: &mut Conn, rows: &[WorkflowRow]) -> Result<Vec<String>> {
-                let mut created = Vec::with_capacity(rows.len());
-                for chunk in rows.chunks(MAX_PARAMS / 6) {
-                    let mut qb = QueryBuilder::<$db>::new(
-                        "INSERT INTO workflows (id, run, workflow_type, status, input, version, \
-                         inputs_through, created_at, updated_at) ",
-                    );
-                    qb.push_values(chunk, |mut b, row| {
-                        b.push_bind(&row.id)
-                            .push("1")
-                            .push_bind(&row.workflow_type)
-                            .push("'running'")
-                            .push_bind(&row.input)
-                            .push("0, 0")
-                            .push_bind(row.created_at)
-                            .push_bind(row.updated_at);
-                    });
-                    qb.push(" ON CONFLICT (id) DO NOTHING RETURNING id");
-                    let ids: Vec<(String,)> =
-                        qb.build_query_as().persistent(false).fetch_all(&mut *conn).await?;
-                    created.extend(ids.into_iter().map(|(id,)| id));
-                }
-                Ok(created)
-            }
-
-            /// The workflow rows named, locked until the commit.
-            async fn load_heads(conn: &mut Conn, ids: &[String]) -> Result<Vec<WorkflowRow>> {
-                let mut heads = Vec::with_capacity(ids.len());
-                for chunk in ids.chunks(MAX_PARAMS) {
-                    let mut qb = QueryBuilder::<$db>::new(format!(
-                        "SELECT {WORKFLOW_COLUMNS} FROM workflows WHERE id"
-                    ));
-                    push_in(&mut qb, chunk);
-                    qb.push(" ORDER BY id").push(<$store>::DIALECT.lock_row);
-                    heads.extend(qb.build_query_as().persistent(false).fetch_all(&mut *conn).await?);
-                }
-                Ok(heads)
-            }
-
-            /// The tasks of the workflows named and the tasks named by id,
-            /// locked until the commit.
-            async fn load_tasks(conn: &mut Conn, ids: &[String], task_ids: &[i64]) -> Result<Vec<TaskRow>> {
-                let mut tasks = Vec::new();
-                for chunk in ids.chunks(MAX_PARAMS) {
-                    let mut qb = QueryBuilder::<$db>::new(format!(
-                        "SELECT {TASK_COLUMNS} FROM tasks WHERE workflow_id"
-                    ));
-                    push_in(&mut qb, chunk);
-                    qb.push(" ORDER BY id").push(<$store>::DIALECT.lock_row);
-                    tasks.extend(qb.build_query_as::<TaskRow>().persistent(false).fetch_all(&mut *conn).await?);
-                }
-                for chunk in task_ids.chunks(MAX_PARAMS) {
-                    let mut qb = QueryBuilder::<$db>::new(format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id"));
-                    push_in(&mut qb, chunk);
-                    qb.push(" ORDER BY id").push(<$store>::DIALECT.lock_row);
-                    tasks.extend(qb.build_query_as::<TaskRow>().persistent(false).fetch_all(&mut *conn).await?);
-                }
-                tasks.sort_by_key(|t| t.id);
-                tasks.dedup_by_key(|t| t.id);
-                Ok(tasks)
-            }
-
-            /// Writes what the batch changed, a statement per table.
-            async fn write(conn: &mut Conn, batch: &mut Batch, shard: i64) -> Result<()> {
-                for chunk in batch.events().chunks(MAX_PARAMS / 6) {
-                    let mut qb = QueryBuilder::<$db>::new(
-                        "INSERT INTO events (workflow_id, run, id, kind, payload, time) ",
-                    );
-                    qb.push_values(chunk, |mut b, e| {
-                        b.push_bind(&e.workflow_id)
-                            .push_bind(e.run)
-                            .push_bind(e.id)
-                            .push_bind(e.kind.name())
-                            .push_bind(to_json(&e.kind))
-                            .push_bind(e.time);
-                    });
-                    qb.build().persistent(false).execute(&mut *conn).await?;
-                }
-                // Before the inserts: a batch may drop a workflow task and
-                // create the next one under the same key.
-                let deleted = batch.deleted_tasks();
-                for chunk in deleted.chunks(MAX_PARAMS) {
-                    let mut qb = QueryBuilder::<$db>::new("DELETE FROM tasks WHERE id");
-                    push_in(&mut qb, chunk);
-                    qb.build().persistent(false).execute(&mut *conn).await?;
-                }
-                for task in batch.changed_tasks() {
-                    sqlx::query(
-                        "UPDATE tasks SET lease_token = $1, due_at = $2, attempt = $3, \
-                         last_error = $4, last_failed_at = $5 WHERE id = $6",
-                    )
-                    .bind(&task.lease_token)
-                    .bind(task.due_at)
-                    .bind(task.attempt)
-                    .bind(&task.last_error)
-                    .bind(task.last_failed_at)
-                    .bind(task.id)
-                    .execute(&mut *conn)
-                    .await?;
-                }
-                let mut assigned = Vec::new();
-                for chunk in batch.new_tasks().chunks(MAX_PARAMS / 13) {
-                    let mut qb = QueryBuilder::<$db>::new(
-                        "INSERT INTO tasks (kind, workflow_id, run, seq, name, input, options, \
-                         attempt, max_attempts, timeout_ms, due_at, lease_token, scheduled_at) ",
-                    );
-                    qb.push_values(chunk, |mut b, t| {
-                        b.push_bind(&t.kind)
-                            .push_bind(&t.workflow_id)
-                            .push_bind(t.run)
-                            .push_bind(t.seq)
-                            .push_bind(&t.name)
-                            .push_bind(&t.input)
-                            .push_bind(&t.options)
-                            .push_bind(t.attempt)
-                            .push_bind(t.max_attempts)
-                            .push_bind(t.timeout_ms)
-                            .push_bind(t.due_at)
-                            .push_bind(&t.lease_token)
-                            .push_bind(t.scheduled_at);
-                    });
-                    qb.push(
-                        " ON CONFLICT (workflow_id, run, kind, seq) DO NOTHING \
-                         RETURNING id, workflow_id, run, kind, seq",
-                    );
-                    let rows: Vec<(i64, String, i64, String, i64)> =
-                        qb.build_query_as().persistent(false).fetch_all(&mut *conn).await?;
-                    assigned.extend(rows);
-                }
-                for (id, workflow_id, run, kind, seq) in assigned {
-                    batch.assign_task_id((workflow_id, run, &kind, seq), id)?;
-                }
-                let workflows = batch.changed_workflows();
-                for chunk in workflows.chunks(MAX_PARAMS / 15) {
-                    let mut qb = QueryBuilder::<$db>::new(format!(
-                        "INSERT INTO workflows ({WORKFLOW_COLUMNS}) "
-                    ));
-                    qb.push_values(chunk, |mut b, w| {
-                        b.push_bind(&w.id)
-                            .push_bind(w.run)
-                            .push_bind(&w.workflow_type)
-                            .push_bind(&w.status)
-                            .push_bind(&w.input)
-                            .push_bind(&w.result)
-                            .push_bind(&w.error)
-                            .push_bind(w.cancel_requested)
-                            .push_bind(&w.current_step)
-                            .push_bind(&w.retry_mode)
-                            .push_bind(w.version)
-                            .push_bind(w.inputs_through)
-                            .push_bind(w.created_at)
-                            .push_bind(w.updated_at)
-                            .push_bind(w.closed_at);
-                    });
-                    qb.push(
-                        " ON CONFLICT (id) DO UPDATE SET run = excluded.run, status = excluded.status, \
-                         result = excluded.result, error = excluded.error, \
-                         cancel_requested = excluded.cancel_requested, current_step = excluded.current_step, \
-                         retry_mode = excluded.retry_mode, version = excluded.version, \
-                         inputs_through = excluded.inputs_through, created_at = excluded.created_at, \
-                         updated_at = excluded.updated_at, closed_at = excluded.closed_at",
-                    );
-                    qb.build().persistent(false).execute(&mut *conn).await?;
-                }
-                for row in batch.closed_runs() {
-                    sqlx::query(
-                        "INSERT INTO workflow_runs (id, run, status, error, retry_mode, created_at, closed_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                    )
-                    .bind(&row.id)
-                    .bind(row.run)
-                    .bind(&row.status)
-                    .bind(&row.error)
-                    .bind(&row.retry_mode)
-                    .bind(row.created_at)
-                    .bind(row.closed_at)
-                    .execute(&mut *conn)
-                    .await?;
-                }
-                let counts = batch.count_deltas();
-                if !counts.is_empty() {
-                    let mut qb = QueryBuilder::<$db>::new("INSERT INTO workflow_counts (status, shard, n) ");
-                    qb.push_values(&counts, |mut b, (status, n)| {
-                        b.push_bind(*status).push_bind(shard).push_bind(*n);
-                    });
-                    qb.push(" ON CONFLICT (status, shard) DO UPDATE SET n = workflow_counts.n + excluded.n");
-                    qb.build().persistent(false).execute(&mut *conn).await?;
-                }
-                let minutes = batch.minute_deltas();
-                if !minutes.is_empty() {
-                    let mut qb =
-                        QueryBuilder::<$db>::new("INSERT INTO workflow_minutes (minute, outcome, shard, n) ");
-                    qb.push_values(&minutes, |mut b, (minute, outcome, n)| {
-                        b.push_bind(*minute).push_bind(*outcome).push_bind(shard).push_bind(*n);
-                    });
-                    qb.push(
-                        " ON CONFLICT (minute, outcome, shard) DO UPDATE SET n = workflow_minutes.n + excluded.n",
-                    );
-                    qb.build().persistent(false).execute(&mut *conn).await?;
-                }
-                Ok(())
             }
 
             /// The WHERE clause of `list` and `counts`.
@@ -361,18 +130,9 @@ macro_rules! sql_store {
                     batch: &[Transition],
                     lease: Option<&LeaseGrant>,
                 ) -> Result<Vec<(Applied, Vec<Handoff>)>> {
-                    let mut conn = self.pool.acquire().await?;
-                    let mut tx = conn.begin_with(<$store>::DIALECT.begin).await?;
-                    let created = insert_started(&mut tx, &Batch::new_workflows(batch)).await?;
-                    let ids = Batch::workflow_ids(batch);
-                    let heads = load_heads(&mut tx, &ids).await?;
-                    let tasks = load_tasks(&mut tx, &ids, &Batch::released_task_ids(batch)).await?;
-                    let mut plan = Batch::new(heads, tasks, created)?;
-                    plan.apply_all(batch, lease)?;
-                    write(&mut tx, &mut plan, self.counter_shard()).await?;
-                    tx.commit().await?;
+                    let outcomes = self.commit_batch(batch, lease).await?;
                     self.committed(batch);
-                    Ok(plan.finish())
+                    Ok(outcomes)
                 }
 
                 async fn claim_workflow_tasks(

@@ -10,6 +10,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use tokio::sync::Notify;
 
 use super::sql::{Dialect, check_schema_version, sql_store};
+use super::sqlite_commit::Committer;
 use crate::error::{Error, Result};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
@@ -24,18 +25,18 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite"
 /// ```
 #[derive(Clone)]
 pub struct SqliteStore {
+    /// For reads, claims and heartbeats.
     pool: SqlitePool,
+    /// For the group commits (see `store::sqlite_commit`).
+    committer: Committer,
 }
 
 impl SqliteStore {
-    const DIALECT: Dialect = Dialect {
-        begin: "BEGIN IMMEDIATE",
-        lock_row: "",
-        skip_locked: "",
-    };
+    const DIALECT: Dialect = Dialect { skip_locked: "" };
 
-    /// Opens (creating if missing) the database at `url` (`sqlite://path` or
-    /// `sqlite::memory:`), creates its folder, and migrates the schema.
+    /// Opens (creating if missing) the database file at `url`
+    /// (`sqlite://path`), creates its folder, and migrates the schema. (Not
+    /// an in-memory database: the writer has a connection of its own.)
     /// A database written by a newer Steadfast is refused with
     /// [`Error::SchemaTooNew`] and left untouched.
     pub async fn open(url: &str) -> Result<Self> {
@@ -54,9 +55,13 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
         let path = options.get_filename().to_path_buf();
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
-            && path.as_os_str() != ":memory:"
-        {
+        if path.as_os_str() == ":memory:" || url.contains("mode=memory") {
+            return Err(open_error(
+                "an in-memory database cannot be shared by the writer and the readers; name a file"
+                    .into(),
+            ));
+        }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .map_err(|e| open_error(format!("cannot create {}: {e}", dir.display())))?;
         }
@@ -70,7 +75,8 @@ impl SqliteStore {
             Error::SchemaTooNew { .. } => e,
             other => open_error(other.to_string()),
         })?;
-        Ok(Self { pool })
+        let committer = Committer::start(&path).map_err(|e| open_error(e.to_string()))?;
+        Ok(Self { pool, committer })
     }
 
     /// The connection pool (for tools that read the same file).
@@ -80,9 +86,12 @@ impl SqliteStore {
 
     fn committed(&self, _batch: &[super::Transition]) {}
 
-    /// One process writes: one row per counter suffices.
-    fn counter_shard(&self) -> i64 {
-        0
+    async fn commit_batch(
+        &self,
+        batch: &[super::Transition],
+        lease: Option<&super::LeaseGrant>,
+    ) -> Result<Vec<(super::Applied, Vec<super::Handoff>)>> {
+        self.committer.commit(batch, lease).await
     }
 
     fn wakeups(&self) -> Option<Arc<Notify>> {
@@ -107,4 +116,4 @@ pub(crate) async fn migrate(pool: &SqlitePool) -> Result<()> {
     Ok(())
 }
 
-sql_store!(SqliteStore, sqlx::Sqlite, sqlx::SqliteConnection);
+sql_store!(SqliteStore, sqlx::Sqlite);
