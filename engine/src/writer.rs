@@ -24,6 +24,7 @@ const MAX_BATCH: usize = 512;
 type Request = (Transition, oneshot::Sender<Result<Applied>>);
 
 /// How the writer leases the tasks it creates to this process.
+#[derive(Clone)]
 pub(crate) struct Leasing {
     pub(crate) owner: String,
     pub(crate) duration: Duration,
@@ -58,77 +59,58 @@ impl Closings {
     }
 }
 
-/// A cheap-to-clone handle for submitting transitions to the writer.
+/// A cheap-to-clone handle for submitting transitions to the writers.
+///
+/// A backend that can commit concurrently (PostgreSQL) gets several writer
+/// tasks; each workflow's transitions always go to the same one, so that
+/// two batches never touch the same workflow rows and one workflow's
+/// transitions are committed in the order they were submitted.
 #[derive(Clone)]
 pub(crate) struct Writer {
-    tx: mpsc::Sender<Request>,
+    shards: Arc<[mpsc::Sender<Request>]>,
+    hasher: std::hash::RandomState,
 }
 
 impl Writer {
-    /// Starts the writer task; it ends when every handle is dropped.
+    /// Starts [`Store::writers`] writer tasks; they end when every handle is
+    /// dropped.
     pub(crate) fn spawn(
         store: Arc<dyn Store>,
         leasing: Option<Leasing>,
         closings: Arc<Closings>,
         work: watch::Sender<u64>,
     ) -> Self {
-        let (tx, mut rx) = mpsc::channel::<Request>(4 * MAX_BATCH);
-        tokio::spawn(async move {
-            let mut batch = Vec::with_capacity(MAX_BATCH);
-            while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-                let (transitions, replies): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
-                // Workers look at the queue only when a commit may have left
-                // work that was not handed to them (or none is handed over).
-                let wake_workers =
-                    leasing.is_none() || transitions.iter().any(|t| t.may_leave_unleased_work());
-                let grant = leasing.as_ref().map(|l| LeaseGrant {
-                    token: format!("{}:{}", l.owner, uuid::Uuid::new_v4().simple()),
-                    until: l.clock.now()
-                        + chrono::Duration::from_std(l.duration).unwrap_or_default(),
-                });
-                let outcomes = match store.commit_leasing(&transitions, grant.as_ref()).await {
-                    Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
-                    // One bad transition must not fail its neighbours: retry
-                    // each alone so that only the failing one reports an error.
-                    Err(_) => {
-                        let mut outcomes = Vec::with_capacity(transitions.len());
-                        for transition in &transitions {
-                            let outcome = store
-                                .commit_leasing(std::slice::from_ref(transition), grant.as_ref())
-                                .await
-                                .and_then(|mut v| v.pop().ok_or(Error::ShuttingDown));
-                            outcomes.push(outcome);
-                        }
-                        outcomes
-                    }
-                };
-                for ((transition, reply), outcome) in transitions.iter().zip(replies).zip(outcomes)
-                {
-                    let outcome = outcome.map(|(applied, handoffs)| {
-                        if let Some(leasing) = &leasing {
-                            for handoff in handoffs {
-                                let _ = leasing.handoffs.send(handoff);
-                            }
-                        }
-                        if let Some(id) = closed_by(transition, &applied) {
-                            closings.closed(id);
-                        }
-                        applied
-                    });
-                    let _ = reply.send(outcome);
-                }
-                if wake_workers {
-                    work.send_modify(|n| *n = n.wrapping_add(1));
-                }
-            }
+        let shards = (0..store.writers().max(1))
+            .map(|_| {
+                let (tx, rx) = mpsc::channel::<Request>(4 * MAX_BATCH);
+                tokio::spawn(write_loop(
+                    rx,
+                    store.clone(),
+                    leasing.clone(),
+                    closings.clone(),
+                    work.clone(),
+                ));
+                tx
+            })
+            .collect();
+        Self {
+            shards,
+            hasher: std::hash::RandomState::new(),
+        }
+    }
+
+    fn shard(&self, transition: &Transition) -> &mpsc::Sender<Request> {
+        use std::hash::BuildHasher;
+        let index = transition.workflow_id().map_or(0, |id| {
+            self.hasher.hash_one(id) as usize % self.shards.len()
         });
-        Self { tx }
+        &self.shards[index]
     }
 
     /// Commits one transition (batched with whatever else is queued).
     pub(crate) async fn commit(&self, transition: Transition) -> Result<Applied> {
         let (reply, answer) = oneshot::channel();
-        self.tx
+        self.shard(&transition)
             .send((transition, reply))
             .await
             .map_err(|_| Error::ShuttingDown)?;
@@ -140,7 +122,7 @@ impl Writer {
         let mut answers = Vec::with_capacity(transitions.len());
         for transition in transitions {
             let (reply, answer) = oneshot::channel();
-            self.tx
+            self.shard(&transition)
                 .send((transition, reply))
                 .await
                 .map_err(|_| Error::ShuttingDown)?;
@@ -151,6 +133,62 @@ impl Writer {
             applied.push(answer.await.map_err(|_| Error::ShuttingDown)??);
         }
         Ok(applied)
+    }
+}
+
+/// Commits what one writer's queue holds, batch after batch, until every
+/// sender is dropped.
+async fn write_loop(
+    mut rx: mpsc::Receiver<Request>,
+    store: Arc<dyn Store>,
+    leasing: Option<Leasing>,
+    closings: Arc<Closings>,
+    work: watch::Sender<u64>,
+) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let (transitions, replies): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
+        // Workers look at the queue only when a commit may have left work
+        // that was not handed to them (or none is handed over).
+        let wake_workers =
+            leasing.is_none() || transitions.iter().any(|t| t.may_leave_unleased_work());
+        let grant = leasing.as_ref().map(|l| LeaseGrant {
+            token: format!("{}:{}", l.owner, uuid::Uuid::new_v4().simple()),
+            until: l.clock.now() + chrono::Duration::from_std(l.duration).unwrap_or_default(),
+        });
+        let outcomes = match store.commit_leasing(&transitions, grant.as_ref()).await {
+            Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
+            // One bad transition must not fail its neighbours: retry each
+            // alone so that only the failing one reports an error.
+            Err(_) => {
+                let mut outcomes = Vec::with_capacity(transitions.len());
+                for transition in &transitions {
+                    let outcome = store
+                        .commit_leasing(std::slice::from_ref(transition), grant.as_ref())
+                        .await
+                        .and_then(|mut v| v.pop().ok_or(Error::ShuttingDown));
+                    outcomes.push(outcome);
+                }
+                outcomes
+            }
+        };
+        for ((transition, reply), outcome) in transitions.iter().zip(replies).zip(outcomes) {
+            let outcome = outcome.map(|(applied, handoffs)| {
+                if let Some(leasing) = &leasing {
+                    for handoff in handoffs {
+                        let _ = leasing.handoffs.send(handoff);
+                    }
+                }
+                if let Some(id) = closed_by(transition, &applied) {
+                    closings.closed(id);
+                }
+                applied
+            });
+            let _ = reply.send(outcome);
+        }
+        if wake_workers {
+            work.send_modify(|n| *n = n.wrapping_add(1));
+        }
     }
 }
 

@@ -127,20 +127,7 @@ impl Batch {
     pub(crate) fn workflow_ids(batch: &[Transition]) -> Vec<String> {
         let mut ids: Vec<String> = batch
             .iter()
-            .filter_map(|t| match t {
-                Transition::Start { id, .. }
-                | Transition::RequestCancel { id, .. }
-                | Transition::Terminate { id, .. }
-                | Transition::Signal { id, .. }
-                | Transition::RetryActivityNow { id, .. }
-                | Transition::FireTimerNow { id, .. }
-                | Transition::Retry { id, .. } => Some(id.clone()),
-                Transition::CompleteWorkflowTask { workflow_id, .. }
-                | Transition::CompleteActivity { workflow_id, .. }
-                | Transition::RetryActivity { workflow_id, .. }
-                | Transition::FireTimer { workflow_id, .. } => Some(workflow_id.clone()),
-                Transition::ReleaseTask { .. } => None,
-            })
+            .filter_map(|t| t.workflow_id().map(str::to_string))
             .collect();
         ids.sort();
         ids.dedup();

@@ -217,6 +217,24 @@ pub enum Transition {
 }
 
 impl Transition {
+    /// The workflow this transition changes (a released task names none).
+    pub(crate) fn workflow_id(&self) -> Option<&str> {
+        match self {
+            Self::Start { id, .. }
+            | Self::RequestCancel { id, .. }
+            | Self::Terminate { id, .. }
+            | Self::Signal { id, .. }
+            | Self::RetryActivityNow { id, .. }
+            | Self::FireTimerNow { id, .. }
+            | Self::Retry { id, .. } => Some(id),
+            Self::CompleteWorkflowTask { workflow_id, .. }
+            | Self::CompleteActivity { workflow_id, .. }
+            | Self::RetryActivity { workflow_id, .. }
+            | Self::FireTimer { workflow_id, .. } => Some(workflow_id),
+            Self::ReleaseTask { .. } => None,
+        }
+    }
+
     /// Whether applying this may leave work that no hand-off covers, so
     /// that workers must look at the queue: a released lease, a backoff, a
     /// new timer, an operator's "now". Everything else a transition creates
@@ -380,6 +398,12 @@ pub trait Store: Send + Sync + 'static {
     /// Workflows started and closed per minute, from the minute holding
     /// `since` on, oldest first; minutes with nothing are left out.
     async fn per_minute(&self, since: Timestamp) -> Result<Vec<MinuteCounts>>;
+
+    /// How many batches the backend can commit at once (each touching other
+    /// workflows); the engine runs as many writers.
+    fn writers(&self) -> usize {
+        1
+    }
 
     /// Notified when another process may have added work (PostgreSQL
     /// LISTEN/NOTIFY); `None` for single-process backends.

@@ -38,8 +38,6 @@ const MAX_CONNECTIONS: u32 = 10;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a query may wait for a free connection of the pool.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
-/// Rows per counter (see `Background::shard`).
-const COUNTER_SHARDS: u8 = 16;
 /// The longest pause between attempts to re-establish the listener.
 const MAX_LISTEN_BACKOFF: Duration = Duration::from_secs(5);
 
@@ -64,10 +62,6 @@ struct Background {
     /// Notified when another process announces work.
     wakeups: Arc<Notify>,
     tasks: Vec<AbortHandle>,
-    /// Which row of each counter this store adds to: a commit holds the
-    /// row it updates until it ends, so processes sharing one row would
-    /// commit one at a time.
-    shard: i64,
 }
 
 impl Drop for Background {
@@ -82,6 +76,11 @@ impl PostgresStore {
     const DIALECT: Dialect = Dialect {
         skip_locked: " FOR UPDATE SKIP LOCKED",
     };
+    /// Batches committed at once: while one waits for its commit to reach
+    /// the disk, the other is loaded and written. (Measured on two cores
+    /// with the server local: 1 writer 625 workflows/s, 2 writers 702, 4
+    /// writers ~490 — the server's own CPU is then the limit.)
+    const WRITERS: usize = 2;
 
     /// Connects to the database at `url` (`postgres://user:password@host:port/database`,
     /// which must exist) and migrates the schema; processes starting
@@ -139,7 +138,6 @@ impl PostgresStore {
                 announce,
                 wakeups,
                 tasks: vec![notifier.abort_handle(), listener.abort_handle()],
-                shard: i64::from(uuid::Uuid::new_v4().as_bytes()[0] % COUNTER_SHARDS),
             }),
         })
     }
@@ -167,7 +165,7 @@ impl PostgresStore {
         batch: &[super::Transition],
         lease: Option<&super::LeaseGrant>,
     ) -> Result<Vec<(super::Applied, Vec<super::Handoff>)>> {
-        super::postgres_commit::commit(&self.pool, batch, lease, self.background.shard).await
+        super::postgres_commit::commit(&self.pool, batch, lease).await
     }
 }
 

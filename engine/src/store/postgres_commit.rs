@@ -17,13 +17,19 @@ use crate::store::batch::Batch;
 use crate::store::rows::{TASK_COLUMNS, TaskRow, WORKFLOW_COLUMNS, WorkflowRow, to_json};
 use crate::store::{Applied, Handoff, LeaseGrant, Transition};
 
+/// Rows per counter; readers sum them.
+const COUNTER_SHARDS: u8 = 16;
+
 /// Applies `batch` in one transaction; see [`Store::commit_leasing`](super::Store::commit_leasing).
 pub(crate) async fn commit(
     pool: &PgPool,
     batch: &[Transition],
     lease: Option<&LeaseGrant>,
-    shard: i64,
 ) -> Result<Vec<(Applied, Vec<Handoff>)>> {
+    // A commit holds the counter rows it updates until it ends: batches
+    // committing at once (this process's writers, other processes) add to
+    // one of several rows per counter, so that they rarely queue on one.
+    let shard = i64::from(uuid::Uuid::new_v4().as_bytes()[0] % COUNTER_SHARDS);
     let mut conn = pool.acquire().await?;
     let mut tx = conn.begin().await?;
     let created = insert_started(&mut tx, &Batch::new_workflows(batch)).await?;

@@ -7,7 +7,7 @@
 //! differs is in a [`Dialect`]. Commits differ more and live apart
 //! (`sqlite_commit`, `postgres_commit`; both planned by `batch`):
 //! [`sql_store!`] implements [`Store`](super::Store) for a backend's struct,
-//! which must have a `pool` field, a `DIALECT` constant and the inherent
+//! which must have a `pool` field, `DIALECT` and `WRITERS` constants and the inherent
 //! methods `commit_batch`, `committed` and `wakeups`.
 
 /// The SQL that differs between backends.
@@ -356,6 +356,10 @@ macro_rules! sql_store {
                         }
                     }
                     Ok(minutes)
+                }
+
+                fn writers(&self) -> usize {
+                    <$store>::WRITERS
                 }
 
                 fn external_wakeups(&self) -> Option<std::sync::Arc<tokio::sync::Notify>> {

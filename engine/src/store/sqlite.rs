@@ -33,6 +33,8 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     const DIALECT: Dialect = Dialect { skip_locked: "" };
+    /// SQLite has one writer at a time.
+    const WRITERS: usize = 1;
 
     /// Opens (creating if missing) the database file at `url`
     /// (`sqlite://path`), creates its folder, and migrates the schema. (Not
