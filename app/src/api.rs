@@ -339,6 +339,12 @@ pub async fn list_workflows(query: WorkflowQuery) -> Result<WorkflowPage, Server
     })
 }
 
+/// The registered workflow types, for the workflows page's type filter.
+#[server(prefix = "/ui", endpoint = "workflow_types")]
+pub async fn list_workflow_types() -> Result<Vec<String>, ServerFnError> {
+    Ok(crate::backend::backend()?.workflow_types())
+}
+
 /// Everything the workflow page shows about `id` (run `run`, or the current).
 #[server(prefix = "/ui", endpoint = "workflow")]
 pub async fn get_workflow(id: String, run: Option<u32>) -> Result<WorkflowDetail, ServerFnError> {

@@ -16,6 +16,9 @@ pub trait Backend: Send + Sync + 'static {
     fn read_only(&self) -> bool;
     /// Whether `token` is the operator token (constant-time comparison).
     fn verify_operator(&self, token: &str) -> bool;
+    /// The workflow types this server runs, sorted: the choices of the
+    /// workflows page's type filter.
+    fn workflow_types(&self) -> Vec<String>;
     /// Places an order for `user` (`server::orders::place::place`).
     async fn place_order(&self, order: NewOrder) -> Result<String, PlaceError>;
     /// Each simulated service: faults, newest ledger entries, stock.

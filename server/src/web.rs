@@ -111,6 +111,10 @@ impl app::backend::Backend for DashboardBackend {
         self.0.auth.operator(Some(token)).is_ok()
     }
 
+    fn workflow_types(&self) -> Vec<String> {
+        self.0.client.workflow_types()
+    }
+
     async fn place_order(
         &self,
         order: app::model::NewOrder,
