@@ -31,6 +31,7 @@ mod http;
 pub mod inventory;
 pub mod ledger;
 pub mod payment;
+mod release;
 mod store;
 
 use std::fmt;
