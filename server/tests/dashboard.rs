@@ -1,9 +1,12 @@
-//! The dashboard over HTTP, as a browser's requests reach it: the
-//! read-only switch and the workflows page's type filter.
+//! The dashboard over HTTP, as a browser's requests reach it: operator
+//! sessions kept in the database (they survive a restart, logout ends them,
+//! an unknown session is refused), the read-only switch, and the workflows
+//! page's type filter.
 mod common;
 
 use common::{OPERATOR, TestServer};
 use serde_json::Value;
+use server::serve::Server;
 
 /// A client that shows redirects instead of following them.
 fn client() -> reqwest::Client {
@@ -58,6 +61,69 @@ async fn act(s: &TestServer, cookie: &str, endpoint: &str, form: &[(&str, &str)]
         .expect("request");
     let status = res.status().as_u16();
     (status, res.text().await.unwrap_or_default())
+}
+
+/// Stops the server and starts it again on the same databases.
+async fn restart(s: &mut TestServer) {
+    if let Some(server) = s.server.take() {
+        server.shutdown().await;
+    }
+    let server = Server::start(&common::args(&s.db, &[]))
+        .await
+        .expect("server restarts");
+    s.base = format!("http://{}", server.addr);
+    s.server = Some(server);
+}
+
+#[tokio::test]
+async fn a_session_survives_a_restart_and_logout_ends_it() {
+    let mut s = TestServer::start(&[]).await;
+    let cookie = login(&s).await;
+    let before = session(&s, &cookie).await;
+    assert_eq!(before["logged_in"], true, "{before}");
+    let csrf = before["csrf"].as_str().expect("csrf").to_string();
+    assert!(csrf.len() >= 32, "{csrf}");
+
+    restart(&mut s).await;
+    let after = session(&s, &cookie).await;
+    assert_eq!(after["logged_in"], true, "{after}");
+    assert_eq!(
+        after["csrf"],
+        csrf.as_str(),
+        "the same session, with its token"
+    );
+
+    // Logout with the session's token ends it: the old cookie is worthless.
+    let (status, body) = act(&s, &cookie, "logout", &[("csrf", &csrf)]).await;
+    assert!(status < 400, "{status} {body}");
+    assert_eq!(session(&s, &cookie).await["logged_in"], false);
+    let (status, _) = act(
+        &s,
+        &cookie,
+        "cancel",
+        &[("csrf", &csrf), ("id", "x"), ("reason", "")],
+    )
+    .await;
+    assert_eq!(status, 401);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn an_unknown_session_is_refused() {
+    let s = TestServer::start(&[]).await;
+    let forged = format!("steadfast_session={}", "0".repeat(64));
+    let info = session(&s, &forged).await;
+    assert_eq!(info["logged_in"], false, "{info}");
+    assert_eq!(info["csrf"], "");
+    let (status, _) = act(
+        &s,
+        &forged,
+        "terminate",
+        &[("csrf", ""), ("id", "x"), ("reason", "")],
+    )
+    .await;
+    assert_eq!(status, 401);
+    s.stop().await;
 }
 
 #[tokio::test]

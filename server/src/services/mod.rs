@@ -32,7 +32,7 @@ pub mod inventory;
 pub mod ledger;
 pub mod payment;
 mod release;
-mod store;
+pub(crate) mod store;
 
 use std::fmt;
 use std::str::FromStr;
