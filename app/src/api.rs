@@ -339,6 +339,12 @@ pub async fn list_workflows(query: WorkflowQuery) -> Result<WorkflowPage, Server
     })
 }
 
+/// The registered workflow types, for the workflows page's type filter.
+#[server(prefix = "/ui", endpoint = "workflow_types")]
+pub async fn list_workflow_types() -> Result<Vec<String>, ServerFnError> {
+    Ok(crate::backend::backend()?.workflow_types())
+}
+
 /// Everything the workflow page shows about `id` (run `run`, or the current).
 #[server(prefix = "/ui", endpoint = "workflow")]
 pub async fn get_workflow(id: String, run: Option<u32>) -> Result<WorkflowDetail, ServerFnError> {
@@ -428,48 +434,13 @@ pub async fn list_pending() -> Result<PendingView, ServerFnError> {
 #[server(prefix = "/ui", endpoint = "overview")]
 pub async fn get_overview() -> Result<OverviewView, ServerFnError> {
     let client = crate::backend::client()?;
-    let now = chrono::Utc::now();
-    let hour_ago = now - chrono::Duration::minutes(60);
     let counts = client
         .counts(&engine::ListFilter::default())
         .await
         .map_err(engine_error)?;
-    // Workflows started in the last hour (up to 5,000), bucketed by minute:
-    // starts by creation time, completions and failures by closing time.
-    let filter = engine::ListFilter {
-        started_after: Some(hour_ago),
-        ..Default::default()
-    };
-    let mut per_minute = vec![(0u32, 0u32, 0u32); 60];
-    let bucket = |t: &engine::Timestamp| -> Option<usize> {
-        let minutes = (*t - hour_ago).num_minutes();
-        (0..60).contains(&minutes).then_some(minutes as usize)
-    };
-    let mut cursor = None;
-    for _ in 0..5 {
-        let page = client
-            .list(&filter, cursor.as_ref(), 1_000)
-            .await
-            .map_err(engine_error)?;
-        for w in &page.workflows {
-            if let Some(b) = bucket(&w.created_at) {
-                per_minute[b].0 += 1;
-            }
-            if let Some(closed) = &w.closed_at
-                && let Some(b) = bucket(closed)
-            {
-                match w.status {
-                    engine::WorkflowStatus::Completed => per_minute[b].1 += 1,
-                    engine::WorkflowStatus::Failed => per_minute[b].2 += 1,
-                    _ => {}
-                }
-            }
-        }
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-    }
+    let per_minute = crate::throughput::last_hour(&client, chrono::Utc::now())
+        .await
+        .map_err(engine_error)?;
     let backing_off = client
         .pending_activities(true, 1_000)
         .await

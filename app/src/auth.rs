@@ -2,14 +2,16 @@
 //!
 //! Logging in (the login form, or the start-up URL `/login?token=...`) checks
 //! the operator token and creates a session: a random 244-bit id (two v4
-//! UUIDs from the OS's CSPRNG) kept in this process's memory together with a
-//! per-session CSRF token. The cookie carries only the id (HttpOnly,
-//! SameSite=Strict, Path=/). Why server-side random ids rather than an HMAC
-//! of the token: the cookie is then worthless once the session ends (logout
-//! really logs out, a leaked cookie does not reveal or stand for the token
-//! forever), and restarting the server ends every session. The cost —
-//! operators log in again after a restart, and sessions are per process —
-//! is fine for an operations dashboard.
+//! UUIDs from the OS's CSPRNG) recorded in the database (through
+//! [`crate::backend::Backend`]; the server keeps them beside the simulated
+//! services) together with a per-session CSRF token. The cookie carries only
+//! the id (HttpOnly, SameSite=Strict, Path=/). Why server-side random ids
+//! rather than an HMAC of the token: the cookie is then worthless once the
+//! session ends (logout really logs out, a leaked cookie does not reveal or
+//! stand for the token forever). Why the database rather than this
+//! process's memory: a restart does not log operators out, and every process
+//! behind one address (PostgreSQL scale-out, `--role api`) knows every
+//! session. A session unused for [`IDLE`] expires.
 //!
 //! Every mutation takes the CSRF token as a form field and checks it against
 //! the session's ([`require_operator`]); SameSite=Strict is the second line.
@@ -20,89 +22,21 @@ use crate::model::SessionInfo;
 
 pub const COOKIE: &str = "steadfast_session";
 
+/// How long a session lasts without use (also the cookie's Max-Age).
+pub const IDLE: std::time::Duration = std::time::Duration::from_secs(12 * 3600);
+
 #[cfg(feature = "ssr")]
-mod store {
-    use std::collections::HashMap;
-    use std::sync::{LazyLock, Mutex};
-    use std::time::{Duration, Instant};
+fn random_token() -> String {
+    format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
+}
 
-    /// How long a session lasts without use.
-    pub const IDLE: Duration = Duration::from_secs(12 * 3600);
-
-    pub struct Session {
-        pub csrf: String,
-        pub last_seen: Instant,
-        pub flash: Option<crate::model::Flash>,
-    }
-
-    pub static SESSIONS: LazyLock<Mutex<HashMap<String, Session>>> =
-        LazyLock::new(|| Mutex::new(HashMap::new()));
-
-    pub fn random_token() -> String {
-        format!(
-            "{}{}",
-            uuid::Uuid::new_v4().simple(),
-            uuid::Uuid::new_v4().simple()
-        )
-    }
-
-    pub fn create() -> (String, String) {
-        let id = random_token();
-        let csrf = random_token();
-        let mut sessions = SESSIONS.lock().unwrap_or_else(|e| e.into_inner());
-        sessions.retain(|_, s| s.last_seen.elapsed() < IDLE);
-        sessions.insert(
-            id.clone(),
-            Session {
-                csrf: csrf.clone(),
-                last_seen: Instant::now(),
-                flash: None,
-            },
-        );
-        (id, csrf)
-    }
-
-    /// The session's CSRF token, if `id` is a live session.
-    pub fn csrf_of(id: &str) -> Option<String> {
-        let mut sessions = SESSIONS.lock().unwrap_or_else(|e| e.into_inner());
-        let session = sessions.get_mut(id)?;
-        if session.last_seen.elapsed() >= IDLE {
-            sessions.remove(id);
-            return None;
-        }
-        session.last_seen = Instant::now();
-        Some(session.csrf.clone())
-    }
-
-    pub fn set_flash(id: &str, flash: crate::model::Flash) {
-        if let Some(session) = SESSIONS
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get_mut(id)
-        {
-            session.flash = Some(flash);
-        }
-    }
-
-    pub fn take_flash(id: &str) -> Option<crate::model::Flash> {
-        SESSIONS
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get_mut(id)?
-            .flash
-            .take()
-    }
-
-    pub fn remove(id: &str) {
-        SESSIONS
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(id);
-    }
-
-    pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-    }
+#[cfg(feature = "ssr")]
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// The session id from the request's cookies.
@@ -118,24 +52,45 @@ fn session_id(headers: &axum::http::HeaderMap) -> Option<String> {
         .map(|(_, value)| value.to_string())
 }
 
+/// The request's live session: its id and CSRF token (`None` without a
+/// cookie, or for an unknown, ended or expired session). Using it moves its
+/// expiry forward.
 #[cfg(feature = "ssr")]
-async fn current_session() -> Option<(String, String)> {
-    let headers: axum::http::HeaderMap = leptos_axum::extract().await.ok()?;
-    let id = session_id(&headers)?;
-    let csrf = store::csrf_of(&id)?;
-    Some((id, csrf))
+async fn current_session() -> Result<Option<(String, String)>, ServerFnError> {
+    let Ok(headers) = leptos_axum::extract::<axum::http::HeaderMap>().await else {
+        return Ok(None);
+    };
+    let Some(id) = session_id(&headers) else {
+        return Ok(None);
+    };
+    let csrf = crate::backend::backend()?
+        .session_touch(&id, IDLE)
+        .await
+        .map_err(ServerFnError::new)?;
+    Ok(csrf.map(|csrf| (id, csrf)))
 }
 
-/// Starts a session for a verified operator: sets the cookie.
+/// Sets the session cookie: `id` for `max_age` seconds (0 removes it).
 #[cfg(feature = "ssr")]
-pub fn start_session() {
-    let (id, _csrf) = store::create();
+fn set_cookie(id: &str, max_age: u64) {
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        let cookie = format!("{COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200");
+        let cookie = format!("{COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}");
         if let Ok(value) = axum::http::HeaderValue::from_str(&cookie) {
             response.append_header(axum::http::header::SET_COOKIE, value);
         }
     }
+}
+
+/// Starts a session for a verified operator: records it, sets the cookie.
+#[cfg(feature = "ssr")]
+pub async fn start_session() -> Result<(), ServerFnError> {
+    let (id, csrf) = (random_token(), random_token());
+    crate::backend::backend()?
+        .session_create(&id, &csrf, IDLE)
+        .await
+        .map_err(ServerFnError::new)?;
+    set_cookie(&id, IDLE.as_secs());
+    Ok(())
 }
 
 /// Refuses unless the dashboard is writable, the request carries a live
@@ -151,7 +106,7 @@ pub async fn require_operator(csrf: &str) -> Result<(), ServerFnError> {
             "the dashboard is read-only (--read-only): actions are disabled",
         ));
     }
-    let Some((_, expected)) = current_session().await else {
+    let Some((_, expected)) = current_session().await? else {
         if form_post() {
             // A plain form post from a browser: off to the login page.
             leptos_axum::redirect("/login");
@@ -160,7 +115,7 @@ pub async fn require_operator(csrf: &str) -> Result<(), ServerFnError> {
         }
         return Err(ServerFnError::new("log in as the operator first"));
     };
-    if !store::constant_time_eq(csrf.as_bytes(), expected.as_bytes()) {
+    if !constant_time_eq(csrf.as_bytes(), expected.as_bytes()) {
         // Always 403, even for a browser's form post: a forged request gets
         // no friendly redirect.
         if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
@@ -197,7 +152,7 @@ pub async fn outcome(
     result: Result<String, (axum::http::StatusCode, String)>,
 ) -> Result<String, ServerFnError> {
     if form_post() {
-        if let Some((id, _)) = current_session().await {
+        if let Some((id, _)) = current_session().await? {
             let flash = match &result {
                 Ok(message) => crate::model::Flash {
                     ok: true,
@@ -208,7 +163,10 @@ pub async fn outcome(
                     message: message.clone(),
                 },
             };
-            store::set_flash(&id, flash);
+            crate::backend::backend()?
+                .session_set_flash(&id, &flash)
+                .await
+                .map_err(ServerFnError::new)?;
         }
     } else if let Err((status, _)) = &result
         && let Some(response) = use_context::<leptos_axum::ResponseOptions>()
@@ -222,12 +180,15 @@ pub async fn outcome(
 #[server(prefix = "/ui", endpoint = "session")]
 pub async fn get_session() -> Result<SessionInfo, ServerFnError> {
     let backend = crate::backend::backend()?;
-    Ok(match current_session().await {
+    Ok(match current_session().await? {
         Some((id, csrf)) => SessionInfo {
             logged_in: true,
             csrf,
             read_only: backend.read_only(),
-            flash: store::take_flash(&id),
+            flash: backend
+                .session_take_flash(&id)
+                .await
+                .map_err(ServerFnError::new)?,
         },
         None => SessionInfo {
             logged_in: false,
@@ -249,7 +210,7 @@ pub async fn login(token: String) -> Result<(), ServerFnError> {
         leptos_axum::redirect("/login?failed=1");
         return Err(ServerFnError::new("that is not the operator token"));
     }
-    start_session();
+    start_session().await?;
     leptos_axum::redirect("/");
     Ok(())
 }
@@ -257,17 +218,15 @@ pub async fn login(token: String) -> Result<(), ServerFnError> {
 /// Ends the session.
 #[server(prefix = "/ui", endpoint = "logout")]
 pub async fn logout(csrf: String) -> Result<(), ServerFnError> {
-    if let Some((id, expected)) = current_session().await
-        && store::constant_time_eq(csrf.as_bytes(), expected.as_bytes())
+    if let Some((id, expected)) = current_session().await?
+        && constant_time_eq(csrf.as_bytes(), expected.as_bytes())
     {
-        store::remove(&id);
+        crate::backend::backend()?
+            .session_end(&id)
+            .await
+            .map_err(ServerFnError::new)?;
     }
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        let cookie = format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
-        if let Ok(value) = axum::http::HeaderValue::from_str(&cookie) {
-            response.append_header(axum::http::header::SET_COOKIE, value);
-        }
-    }
+    set_cookie("", 0);
     leptos_axum::redirect("/login");
     Ok(())
 }

@@ -14,6 +14,8 @@ pub mod backend;
 pub mod components;
 pub mod model;
 pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod throughput;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};

@@ -146,6 +146,32 @@ test('cancel during the hold ends Cancelled with the compensation on the timelin
   expect(errors).toEqual([]);
 });
 
+test('terminate from the workflow page asks for confirmation and ends Terminated', async ({ page }) => {
+  await login(page);
+  const id = uniqueId('terminate');
+  await placeOrder(page, { requestId: id });
+  await expect(page.locator('.pending-timer')).toBeVisible();
+
+  // The action sits behind a confirmation: nothing to press until it is opened.
+  const confirm = page.getByRole('button', { name: 'Confirm terminate' });
+  await expect(confirm).toBeHidden();
+  await page.locator('summary', { hasText: 'Terminate…' }).click();
+  await expect(confirm).toBeVisible();
+  await expect(statusOf(page)).toContainText('running');
+  await page.locator('details[open]').getByLabel('Reason').fill('stopped by the e2e test');
+  await confirm.click();
+
+  await expect(page.getByRole('status').filter({ hasText: `Terminated ${id}` })).toBeVisible();
+  // The page reflects it without a reload: the status, the timeline's end
+  // marker with the reason, no pending timer, and the actions that now fit.
+  await expect(statusOf(page)).toContainText('terminated', { timeout: 20_000 });
+  await expect(page.locator('.timeline')).toContainText('stopped by the e2e test');
+  await expect(page.locator('.pending-timer')).toHaveCount(0);
+  await expect(page.locator('summary', { hasText: 'Terminate…' })).toHaveCount(0);
+  await expect(page.locator('summary', { hasText: 'Retry…' })).toBeVisible();
+  await shot(page, 'workflow-terminated');
+});
+
 test('retrying a failed order starts run 2, which completes', async ({ page, request }) => {
   await login(page);
   const user = uniqueId('declined');

@@ -391,3 +391,13 @@ fn validate_id(id: &str) -> Result<()> {
     }
     Ok(())
 }
+
+impl Client {
+    /// The workflow types registered with this engine, sorted by name: what
+    /// a dashboard offers in its type filter.
+    pub fn workflow_types(&self) -> Vec<String> {
+        let mut types: Vec<String> = self.shared.registry.workflows.keys().cloned().collect();
+        types.sort();
+        types
+    }
+}

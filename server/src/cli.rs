@@ -55,8 +55,9 @@ pub struct ServeArgs {
     /// file in the data folder, created on first start).
     #[arg(long, env = "STEADFAST_DATABASE_URL")]
     pub database_url: Option<String>,
-    /// The simulated services' database (default: `services.db` in the data
-    /// folder with SQLite, the engine's database with PostgreSQL).
+    /// The simulated services' database, which also keeps the dashboard's
+    /// sessions (default: `services.db` in the data folder with SQLite, the
+    /// engine's database with PostgreSQL).
     #[arg(long, env = "STEADFAST_SERVICES_DATABASE_URL")]
     pub services_database_url: Option<String>,
     /// Base URL of the inventory, payment and fulfilment services (default:

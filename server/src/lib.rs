@@ -9,5 +9,6 @@ pub mod metrics;
 pub mod orders;
 pub mod serve;
 pub mod services;
+pub mod sessions;
 pub mod state;
 pub mod web;

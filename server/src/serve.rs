@@ -13,6 +13,7 @@ use crate::auth::Auth;
 use crate::cli::{LogFormat, Role, ServeArgs};
 use crate::orders::{self, Downstream};
 use crate::services::Services;
+use crate::sessions::Sessions;
 use crate::state::AppState;
 use crate::{api, web};
 
@@ -90,6 +91,17 @@ impl Server {
         .start();
 
         let mut state = AppState::new(engine.client(), auth, services.clone());
+        if args.role != Role::Worker {
+            // Sessions share the services' database (and pool, when this
+            // process hosts them), so that they outlive a restart and every
+            // process behind one address recognises them.
+            state.sessions = Some(match &services {
+                Some(services) => Sessions::beside(services),
+                None => Sessions::open(&args.services_database_url())
+                    .await
+                    .context("opening the database of the dashboard's sessions")?,
+            });
+        }
         state.hold_seconds = args.hold_seconds;
         state.read_only = args.read_only;
         state.metrics = crate::metrics::install();

@@ -8,6 +8,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::auth::Auth;
 use crate::services::Services;
+use crate::sessions::Sessions;
 
 /// Shared by every handler (and the dashboard's server functions).
 #[derive(Clone)]
@@ -16,6 +17,8 @@ pub struct AppState {
     pub auth: Auth,
     /// The simulated services, when this process hosts them.
     pub services: Option<Services>,
+    /// The dashboard's operator sessions, when this process serves it.
+    pub sessions: Option<Sessions>,
     /// The hold (cancellable window before charging) given to new orders.
     pub hold_seconds: u64,
     /// Hides and refuses every mutation.
@@ -30,6 +33,7 @@ impl AppState {
             client,
             auth,
             services,
+            sessions: None,
             hold_seconds: 0,
             read_only: false,
             metrics: None,

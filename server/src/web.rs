@@ -101,6 +101,15 @@ impl DashboardBackend {
     }
 }
 
+impl DashboardBackend {
+    fn sessions(&self) -> Result<&crate::sessions::Sessions, String> {
+        self.0
+            .sessions
+            .as_ref()
+            .ok_or_else(|| "this process keeps no dashboard sessions".to_string())
+    }
+}
+
 #[app::backend::async_trait]
 impl app::backend::Backend for DashboardBackend {
     fn read_only(&self) -> bool {
@@ -109,6 +118,10 @@ impl app::backend::Backend for DashboardBackend {
 
     fn verify_operator(&self, token: &str) -> bool {
         self.0.auth.operator(Some(token)).is_ok()
+    }
+
+    fn workflow_types(&self) -> Vec<String> {
+        self.0.client.workflow_types()
     }
 
     async fn place_order(
@@ -209,6 +222,46 @@ impl app::backend::Backend for DashboardBackend {
             .update_faults(name, &update)
             .map(|_| ())
             .map_err(|e| e.to_string())
+    }
+
+    async fn session_create(
+        &self,
+        id: &str,
+        csrf: &str,
+        idle: std::time::Duration,
+    ) -> Result<(), String> {
+        let sessions = self.sessions()?;
+        sessions
+            .create(id, csrf, idle)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    async fn session_touch(
+        &self,
+        id: &str,
+        idle: std::time::Duration,
+    ) -> Result<Option<String>, String> {
+        let sessions = self.sessions()?;
+        sessions.touch(id, idle).await.map_err(|e| e.to_string())
+    }
+
+    async fn session_set_flash(&self, id: &str, flash: &app::model::Flash) -> Result<(), String> {
+        let sessions = self.sessions()?;
+        sessions
+            .set_flash(id, flash)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    async fn session_take_flash(&self, id: &str) -> Result<Option<app::model::Flash>, String> {
+        let sessions = self.sessions()?;
+        sessions.take_flash(id).await.map_err(|e| e.to_string())
+    }
+
+    async fn session_end(&self, id: &str) -> Result<(), String> {
+        let sessions = self.sessions()?;
+        sessions.end(id).await.map_err(|e| e.to_string())
     }
 }
 

@@ -1,4 +1,5 @@
 //! Pieces shared by the pages.
 
+pub mod confirm;
 pub mod layout;
 pub mod live;

@@ -7,6 +7,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::*;
+use crate::components::confirm::OperationConfirm;
 use crate::components::live::{CsrfField, LoginHint, Outcome, error_text, use_live, use_session};
 use crate::model::*;
 use crate::pages::workflows::StatusBadge;
@@ -184,15 +185,7 @@ pub fn WorkflowPage() -> impl IntoView {
                                                     <div>"Next retry " <span class="countdown">{move || countdown(next, now.get())}</span> {format!(" ({})", a.next_attempt)}</div>
                                                 })}
                                                 {(backing_off && can_act).then(move || view! {
-                                                    <details>
-                                                        <summary>"Retry now…"</summary>
-                                                        <ActionForm action=retry_now>
-                                                            <CsrfField csrf=csrf.get_value() />
-                                                            <input type="hidden" name="id" value=a_id.clone() />
-                                                            <input type="hidden" name="seq" value=a_seq.to_string() />
-                                                            <button type="submit">"Confirm retry now"</button>
-                                                        </ActionForm>
-                                                    </details>
+                                                    <OperationConfirm action=retry_now csrf=csrf.get_value() workflow_id=a_id seq=a_seq summary="Retry now…" confirm="Confirm retry now" />
                                                 })}
                                             </li>
                                         }
@@ -206,15 +199,7 @@ pub fn WorkflowPage() -> impl IntoView {
                                                 {format!(" fires at {} — ", t.fire_at)}
                                                 <span class="countdown">{move || countdown(fire_at, now.get())}</span>
                                                 {can_act.then(move || view! {
-                                                    <details>
-                                                        <summary>"Fire now…"</summary>
-                                                        <ActionForm action=fire>
-                                                            <CsrfField csrf=csrf.get_value() />
-                                                            <input type="hidden" name="id" value=t_id.clone() />
-                                                            <input type="hidden" name="seq" value=t_seq.to_string() />
-                                                            <button type="submit">"Confirm fire now"</button>
-                                                        </ActionForm>
-                                                    </details>
+                                                    <OperationConfirm action=fire csrf=csrf.get_value() workflow_id=t_id seq=t_seq summary="Fire now…" confirm="Confirm fire now" />
                                                 })}
                                             </li>
                                         }

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::list_workflows;
+use crate::api::{list_workflow_types, list_workflows};
 use crate::components::live::{error_text, use_live};
 use crate::model::*;
 
@@ -26,6 +26,8 @@ pub fn Workflows() -> impl IntoView {
         }
     };
     let (now, refresh) = use_live(3);
+    // The registered types change only with a new server: fetched once.
+    let types = Resource::new(|| (), |_| list_workflow_types());
     let page = Resource::new(
         move || (filters(), refresh.get()),
         |(f, _)| list_workflows(f),
@@ -52,10 +54,37 @@ pub fn Workflows() -> impl IntoView {
                         .collect_view()}
                 </select>
             </label>
-            <label>
-                "Type"
-                <input name="type" value=move || filters().workflow_type.unwrap_or_default() placeholder="process_order" />
-            </label>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let mut types = types.await.unwrap_or_default();
+                    // A type in the URL that is not registered (an old link)
+                    // stays visible as the selected choice.
+                    if let Some(chosen) = filters().workflow_type
+                        && !types.contains(&chosen)
+                    {
+                        types.push(chosen);
+                    }
+                    view! {
+                        <label>
+                            "Type"
+                            <select name="type">
+                                <option value="" selected=move || filters().workflow_type.is_none()>"any"</option>
+                                {types
+                                    .into_iter()
+                                    .map(|t| {
+                                        let (value, selected) = (t.clone(), t.clone());
+                                        view! {
+                                            <option value=value selected=move || filters().workflow_type.as_deref() == Some(selected.as_str())>
+                                                {t}
+                                            </option>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </select>
+                        </label>
+                    }
+                })}
+            </Suspense>
             <label>
                 "Id starts with"
                 <input name="id" type="search" value=move || filters().id_prefix.unwrap_or_default() />

@@ -226,79 +226,71 @@ fn done(action: Action, id: &str) -> impl IntoResponse + use<> {
     )
 }
 
-/// Cancel a running workflow.
-///
-/// Records a cancel request: the operation the workflow awaits ends as
-/// cancelled, the workflow compensates what it did and ends `cancelled`.
-/// The body is optional.
-#[utoipa::path(
-    post,
-    path = "/api/workflows/{id}/cancel",
-    operation_id = "cancel_workflow",
-    tag = "workflows",
-    security(("operator" = [])),
-    params(("id" = String, Path, description = "The workflow id.")),
-    request_body = Option<Reason>,
-    responses(
-        (status = 202, description = "The cancel request is recorded.", body = Accepted),
-        (status = 404, description = "No such workflow (`not_found`).", body = ErrorBody),
-        (status = 409, description = "The workflow is not running (`wrong_state`).",
-            body = ErrorBody),
-        (status = 422, description = "The body does not fit (`invalid_request`).",
-            body = ErrorBody),
-        OptionalBodyErrors,
-        ActorAuth,
-        ServerErrors,
-    )
-)]
-pub async fn cancel(
-    State(state): State<AppState>,
-    _: Actor,
-    ApiPath(id): ApiPath<String>,
-    ApiBody(body): ApiBody,
-) -> Result<impl IntoResponse, ApiError> {
-    state
-        .client
-        .cancel(&id, &reason(&body, "cancelled by an operator")?)
-        .await?;
-    Ok(done(Action::Cancel, &id))
+/// Defines an action that takes the workflow id and an optional [`Reason`]
+/// (cancel, terminate): the handler, which calls `Client::$method` and
+/// answers [`Accepted`], and its OpenAPI description. The two differ only
+/// in the words given here.
+macro_rules! reason_action {
+    (
+        $(#[doc = $doc:tt])*
+        $name:ident: path = $path:tt, operation_id = $operation_id:tt,
+        accepted = $accepted:tt, default_reason = $default:tt,
+        call = $method:ident, action = $action:ident $(,)?
+    ) => {
+        $(#[doc = $doc])*
+        #[utoipa::path(
+            post,
+            path = $path,
+            operation_id = $operation_id,
+            tag = "workflows",
+            security(("operator" = [])),
+            params(("id" = String, Path, description = "The workflow id.")),
+            request_body = Option<Reason>,
+            responses(
+                (status = 202, description = $accepted, body = Accepted),
+                (status = 404, description = "No such workflow (`not_found`).", body = ErrorBody),
+                (status = 409, description = "The workflow is not running (`wrong_state`).",
+                    body = ErrorBody),
+                (status = 422, description = "The body does not fit (`invalid_request`).",
+                    body = ErrorBody),
+                OptionalBodyErrors,
+                ActorAuth,
+                ServerErrors,
+            )
+        )]
+        pub async fn $name(
+            State(state): State<AppState>,
+            _: Actor,
+            ApiPath(id): ApiPath<String>,
+            ApiBody(body): ApiBody,
+        ) -> Result<impl IntoResponse, ApiError> {
+            state.client.$method(&id, &reason(&body, $default)?).await?;
+            Ok(done(Action::$action, &id))
+        }
+    };
 }
 
-/// Terminate a running workflow.
-///
-/// The hard stop: no more workflow code runs, nothing is compensated. The
-/// body is optional.
-#[utoipa::path(
-    post,
-    path = "/api/workflows/{id}/terminate",
-    operation_id = "terminate_workflow",
-    tag = "workflows",
-    security(("operator" = [])),
-    params(("id" = String, Path, description = "The workflow id.")),
-    request_body = Option<Reason>,
-    responses(
-        (status = 202, description = "The workflow is terminated.", body = Accepted),
-        (status = 404, description = "No such workflow (`not_found`).", body = ErrorBody),
-        (status = 409, description = "The workflow is not running (`wrong_state`).",
-            body = ErrorBody),
-        (status = 422, description = "The body does not fit (`invalid_request`).",
-            body = ErrorBody),
-        OptionalBodyErrors,
-        ActorAuth,
-        ServerErrors,
-    )
-)]
-pub async fn terminate(
-    State(state): State<AppState>,
-    _: Actor,
-    ApiPath(id): ApiPath<String>,
-    ApiBody(body): ApiBody,
-) -> Result<impl IntoResponse, ApiError> {
-    state
-        .client
-        .terminate(&id, &reason(&body, "terminated by an operator")?)
-        .await?;
-    Ok(done(Action::Terminate, &id))
+reason_action! {
+    /// Cancel a running workflow.
+    ///
+    /// Records a cancel request: the operation the workflow awaits ends as
+    /// cancelled, the workflow compensates what it did and ends `cancelled`.
+    /// The body is optional.
+    cancel: path = "/api/workflows/{id}/cancel", operation_id = "cancel_workflow",
+    accepted = "The cancel request is recorded.",
+    default_reason = "cancelled by an operator",
+    call = cancel, action = Cancel,
+}
+
+reason_action! {
+    /// Terminate a running workflow.
+    ///
+    /// The hard stop: no more workflow code runs, nothing is compensated. The
+    /// body is optional.
+    terminate: path = "/api/workflows/{id}/terminate", operation_id = "terminate_workflow",
+    accepted = "The workflow is terminated.",
+    default_reason = "terminated by an operator",
+    call = terminate, action = Terminate,
 }
 
 /// The optional body of retry.
@@ -397,70 +389,68 @@ pub async fn signal(
     Ok(done(Action::Signal, &id))
 }
 
-/// Retry a pending activity now.
-///
-/// Skips the backoff of an activity waiting for its next attempt.
-#[utoipa::path(
-    post,
-    path = "/api/workflows/{id}/activities/{seq}/retry-now",
-    operation_id = "retry_activity_now",
-    tag = "workflows",
-    security(("operator" = [])),
-    params(
-        ("id" = String, Path, description = "The workflow id."),
-        ("seq" = u32, Path, maximum = 4_294_967_295_u64,
-            description = "The activity's operation number."),
-    ),
-    responses(
-        (status = 202, description = "The activity's next attempt is due now.", body = Accepted),
-        (status = 400, description = "`seq` is not a whole number (`invalid_path`).",
-            body = ErrorBody),
-        (status = 404, description = "No such workflow (`not_found`).", body = ErrorBody),
-        (status = 409, description = "The workflow is not running (`wrong_state`), or has no \
-            such pending activity (`no_such_operation`).", body = ErrorBody),
-        ActorAuth,
-        ServerErrors,
-    )
-)]
-pub async fn retry_activity_now(
-    State(state): State<AppState>,
-    _: Actor,
-    ApiPath((id, seq)): ApiPath<(String, u32)>,
-) -> Result<impl IntoResponse, ApiError> {
-    state.client.retry_activity_now(&id, seq).await?;
-    Ok(done(Action::RetryActivityNow, &id))
+/// Defines an action on one pending operation (`seq`) of a workflow
+/// (retry an activity now, fire a timer now): the handler, which calls
+/// `Client::$method` and answers [`Accepted`], and its OpenAPI description.
+/// The two differ only in the words given here; the operation id is the
+/// handler's name.
+macro_rules! operation_action {
+    (
+        $(#[doc = $doc:tt])*
+        $name:ident: path = $path:tt, seq = $seq:tt, accepted = $accepted:tt,
+        conflict = $conflict:tt, action = $action:ident $(,)?
+    ) => {
+        $(#[doc = $doc])*
+        #[utoipa::path(
+            post,
+            path = $path,
+            tag = "workflows",
+            security(("operator" = [])),
+            params(
+                ("id" = String, Path, description = "The workflow id."),
+                ("seq" = u32, Path, maximum = 4_294_967_295_u64, description = $seq),
+            ),
+            responses(
+                (status = 202, description = $accepted, body = Accepted),
+                (status = 400, description = "`seq` is not a whole number (`invalid_path`).",
+                    body = ErrorBody),
+                (status = 404, description = "No such workflow (`not_found`).", body = ErrorBody),
+                (status = 409, description = $conflict, body = ErrorBody),
+                ActorAuth,
+                ServerErrors,
+            )
+        )]
+        pub async fn $name(
+            State(state): State<AppState>,
+            _: Actor,
+            ApiPath((id, seq)): ApiPath<(String, u32)>,
+        ) -> Result<impl IntoResponse, ApiError> {
+            state.client.$name(&id, seq).await?;
+            Ok(done(Action::$action, &id))
+        }
+    };
 }
 
-/// Fire a pending timer now.
-#[utoipa::path(
-    post,
-    path = "/api/workflows/{id}/timers/{seq}/fire-now",
-    operation_id = "fire_timer_now",
-    tag = "workflows",
-    security(("operator" = [])),
-    params(
-        ("id" = String, Path, description = "The workflow id."),
-        ("seq" = u32, Path, maximum = 4_294_967_295_u64,
-            description = "The timer's operation number."),
-    ),
-    responses(
-        (status = 202, description = "The timer fires now.", body = Accepted),
-        (status = 400, description = "`seq` is not a whole number (`invalid_path`).",
-            body = ErrorBody),
-        (status = 404, description = "No such workflow (`not_found`).", body = ErrorBody),
-        (status = 409, description = "The workflow is not running (`wrong_state`), or has no \
-            such pending timer (`no_such_operation`).", body = ErrorBody),
-        ActorAuth,
-        ServerErrors,
-    )
-)]
-pub async fn fire_timer_now(
-    State(state): State<AppState>,
-    _: Actor,
-    ApiPath((id, seq)): ApiPath<(String, u32)>,
-) -> Result<impl IntoResponse, ApiError> {
-    state.client.fire_timer_now(&id, seq).await?;
-    Ok(done(Action::FireTimerNow, &id))
+operation_action! {
+    /// Retry a pending activity now.
+    ///
+    /// Skips the backoff of an activity waiting for its next attempt.
+    retry_activity_now: path = "/api/workflows/{id}/activities/{seq}/retry-now",
+    seq = "The activity's operation number.",
+    accepted = "The activity's next attempt is due now.",
+    conflict = "The workflow is not running (`wrong_state`), or has no such pending \
+        activity (`no_such_operation`).",
+    action = RetryActivityNow,
+}
+
+operation_action! {
+    /// Fire a pending timer now.
+    fire_timer_now: path = "/api/workflows/{id}/timers/{seq}/fire-now",
+    seq = "The timer's operation number.",
+    accepted = "The timer fires now.",
+    conflict = "The workflow is not running (`wrong_state`), or has no such pending \
+        timer (`no_such_operation`).",
+    action = FireTimerNow,
 }
 
 /// Query of the pending views.

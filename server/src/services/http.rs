@@ -261,139 +261,86 @@ impl ListParams {
 
 // --- operations -------------------------------------------------------------
 
-/// Reserve units of an item for an order.
-///
-/// Takes from the item's available stock; too little stock or an unknown
-/// item is a business error (422) that changes nothing.
-#[utoipa::path(
-    post,
-    path = "/services/inventory/reserve",
-    operation_id = "services_reserve",
-    tag = "simulated services",
-    params(IdempotencyKey),
-    request_body = ReserveRequest,
-    responses(
-        (status = 200, description = "The reservation.", body = Reservation,
-            headers(("idempotent-replayed" = String,
-                description = "`true` when this answer replays a stored one."))),
-        OperationErrors,
-    )
-)]
-async fn reserve(
-    State(services): State<Services>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Answer, Error> {
-    let (key, request) =
-        prepare::<ReserveRequest>(&services, ServiceName::Inventory, &headers, body).await?;
-    services.reserve(&key, &request).await
+/// Defines one mutating operation: the handler (the service's faults, the
+/// key and the body, then `Services::$name`) and its OpenAPI description.
+/// The operations differ only in what is given here.
+macro_rules! operation {
+    (
+        $(#[doc = $doc:tt])*
+        $name:ident: path = $path:tt, operation_id = $operation_id:tt,
+        service = $service:ident, request = $request:ty,
+        answer = $answer:ty, described = $described:tt $(,)?
+    ) => {
+        $(#[doc = $doc])*
+        #[utoipa::path(
+            post,
+            path = $path,
+            operation_id = $operation_id,
+            tag = "simulated services",
+            params(IdempotencyKey),
+            request_body = $request,
+            responses(
+                (status = 200, description = $described, body = $answer,
+                    headers(("idempotent-replayed" = String,
+                        description = "`true` when this answer replays a stored one."))),
+                OperationErrors,
+            )
+        )]
+        async fn $name(
+            State(services): State<Services>,
+            headers: HeaderMap,
+            body: Result<Bytes, BytesRejection>,
+        ) -> Result<Answer, Error> {
+            let (key, request) =
+                prepare::<$request>(&services, ServiceName::$service, &headers, body).await?;
+            services.$name(&key, &request).await
+        }
+    };
 }
 
-/// Release reservations.
-///
-/// The one named by `reservation_id`, or every held one of `order_id`.
-#[utoipa::path(
-    post,
-    path = "/services/inventory/unreserve",
-    operation_id = "services_unreserve",
-    tag = "simulated services",
-    params(IdempotencyKey),
-    request_body = UnreserveRequest,
-    responses(
-        (status = 200, description = "The reservations released.", body = Unreservation,
-            headers(("idempotent-replayed" = String,
-                description = "`true` when this answer replays a stored one."))),
-        OperationErrors,
-    )
-)]
-async fn unreserve(
-    State(services): State<Services>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Answer, Error> {
-    let (key, request) =
-        prepare::<UnreserveRequest>(&services, ServiceName::Inventory, &headers, body).await?;
-    services.unreserve(&key, &request).await
+operation! {
+    /// Reserve units of an item for an order.
+    ///
+    /// Takes from the item's available stock; too little stock or an unknown
+    /// item is a business error (422) that changes nothing.
+    reserve: path = "/services/inventory/reserve", operation_id = "services_reserve",
+    service = Inventory, request = ReserveRequest,
+    answer = Reservation, described = "The reservation.",
 }
 
-/// Charge a user for an order.
-///
-/// A user whose card is declined gets a business error (422
-/// `card_declined`).
-#[utoipa::path(
-    post,
-    path = "/services/payment/charge",
-    operation_id = "services_charge",
-    tag = "simulated services",
-    params(IdempotencyKey),
-    request_body = ChargeRequest,
-    responses(
-        (status = 200, description = "The charge.", body = Charge,
-            headers(("idempotent-replayed" = String,
-                description = "`true` when this answer replays a stored one."))),
-        OperationErrors,
-    )
-)]
-async fn charge(
-    State(services): State<Services>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Answer, Error> {
-    let (key, request) =
-        prepare::<ChargeRequest>(&services, ServiceName::Payment, &headers, body).await?;
-    services.charge(&key, &request).await
+operation! {
+    /// Release reservations.
+    ///
+    /// The one named by `reservation_id`, or every held one of `order_id`.
+    unreserve: path = "/services/inventory/unreserve", operation_id = "services_unreserve",
+    service = Inventory, request = UnreserveRequest,
+    answer = Unreservation, described = "The reservations released.",
 }
 
-/// Refund charges.
-///
-/// The one named by `charge_id`, or every captured one of `order_id`.
-#[utoipa::path(
-    post,
-    path = "/services/payment/refund",
-    operation_id = "services_refund",
-    tag = "simulated services",
-    params(IdempotencyKey),
-    request_body = RefundRequest,
-    responses(
-        (status = 200, description = "The charges refunded.", body = Refund,
-            headers(("idempotent-replayed" = String,
-                description = "`true` when this answer replays a stored one."))),
-        OperationErrors,
-    )
-)]
-async fn refund(
-    State(services): State<Services>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Answer, Error> {
-    let (key, request) =
-        prepare::<RefundRequest>(&services, ServiceName::Payment, &headers, body).await?;
-    services.refund(&key, &request).await
+operation! {
+    /// Charge a user for an order.
+    ///
+    /// A user whose card is declined gets a business error (422
+    /// `card_declined`).
+    charge: path = "/services/payment/charge", operation_id = "services_charge",
+    service = Payment, request = ChargeRequest,
+    answer = Charge, described = "The charge.",
 }
 
-/// Ship an order's items to an address.
-#[utoipa::path(
-    post,
-    path = "/services/fulfilment/ship",
-    operation_id = "services_ship",
-    tag = "simulated services",
-    params(IdempotencyKey),
-    request_body = ShipRequest,
-    responses(
-        (status = 200, description = "The shipment.", body = Shipment,
-            headers(("idempotent-replayed" = String,
-                description = "`true` when this answer replays a stored one."))),
-        OperationErrors,
-    )
-)]
-async fn ship(
-    State(services): State<Services>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Answer, Error> {
-    let (key, request) =
-        prepare::<ShipRequest>(&services, ServiceName::Fulfilment, &headers, body).await?;
-    services.ship(&key, &request).await
+operation! {
+    /// Refund charges.
+    ///
+    /// The one named by `charge_id`, or every captured one of `order_id`.
+    refund: path = "/services/payment/refund", operation_id = "services_refund",
+    service = Payment, request = RefundRequest,
+    answer = Refund, described = "The charges refunded.",
+}
+
+operation! {
+    /// Ship an order's items to an address.
+    ship: path = "/services/fulfilment/ship", operation_id = "services_ship",
+    service = Fulfilment, request = ShipRequest,
+    answer = Shipment, described = "The shipment.",
 }
 
 /// The `Idempotency-Key` header of the mutating calls.

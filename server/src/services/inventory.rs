@@ -9,8 +9,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::error::{Rejection, non_blank, require_count, require_text};
+use super::error::{Rejection, require_count, require_text};
 use super::ledger::{Answer, Call, idempotent};
+use super::release::{Kind, Selection, release};
 use super::store::{new_id, now_ms, time_of, with_pool, with_tx};
 use super::{Error, ServiceName, Services};
 
@@ -172,6 +173,13 @@ fn with_available(mut item: StockItem) -> StockItem {
     item.available = item.stock - item.reserved;
     item
 }
+
+/// What unreserve releases.
+static RESERVATIONS: Kind = Kind {
+    id_field: "reservation_id",
+    noun: "reservation",
+    unknown_code: "unknown_reservation",
+};
 
 impl Services {
     /// Seeds [`DEFAULT_CATALOGUE`] the first time it is called on a
@@ -362,66 +370,42 @@ impl Services {
 
     /// Releases held reservations (by id or by order), once per key.
     pub async fn unreserve(&self, key: &str, request: &UnreserveRequest) -> Result<Answer, Error> {
-        let reservation_id = non_blank(request.reservation_id.as_deref());
-        let order_id = non_blank(request.order_id.as_deref());
-        if reservation_id.is_none() && order_id.is_none() {
-            return Err(Rejection::unprocessable(
-                "invalid_request",
-                "give a reservation_id or an order_id",
-                json!({ "fields": ["reservation_id", "order_id"] }),
-            )
-            .into());
-        }
+        let selection = Selection::new(
+            &RESERVATIONS,
+            request.reservation_id.as_deref(),
+            request.order_id.as_deref(),
+        )?;
         let call = Call::new(ServiceName::Inventory, key, "unreserve", request)?;
         idempotent!(&self.db, &call, tx => {
-            let rows: Vec<ReservationRow> = sqlx::query_as(concat!(
-                "UPDATE inventory_reservations SET status = 'released', released_at_ms = $3 \
-                 WHERE status = 'held' AND ($1 IS NULL OR reservation_id = $1) \
-                 AND ($2 IS NULL OR order_id = $2) RETURNING ",
-                reservation_columns!()
-            ))
-                .bind(reservation_id)
-                .bind(order_id)
-                .bind(call.at_ms)
-                .fetch_all(&mut *tx)
-                .await?;
-            let known = match (rows.is_empty(), reservation_id) {
-                (true, Some(reservation_id)) => {
-                    let found: Option<String> = sqlx::query_scalar(
-                        "SELECT reservation_id FROM inventory_reservations \
-                         WHERE reservation_id = $1 AND ($2 IS NULL OR order_id = $2)",
-                    )
-                    .bind(reservation_id)
-                    .bind(order_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    found.is_some()
+            let released: Result<Vec<ReservationRow>, Rejection> = release!(tx, selection, call.at_ms,
+                update = concat!(
+                    "UPDATE inventory_reservations SET status = 'released', released_at_ms = $3 \
+                     WHERE status = 'held' AND ($1 IS NULL OR reservation_id = $1) \
+                     AND ($2 IS NULL OR order_id = $2) RETURNING ",
+                    reservation_columns!()
+                ),
+                exists = "SELECT reservation_id FROM inventory_reservations \
+                          WHERE reservation_id = $1 AND ($2 IS NULL OR order_id = $2)",
+            );
+            match released {
+                Ok(mut rows) => {
+                    // Items in a fixed order, so that concurrent releases that
+                    // touch the same items cannot deadlock.
+                    rows.sort_by(|a, b| a.item_id.cmp(&b.item_id));
+                    for row in &rows {
+                        sqlx::query("UPDATE inventory_items SET reserved = reserved - $2 WHERE item_id = $1")
+                            .bind(&row.item_id)
+                            .bind(row.quantity)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    let mut released: Vec<Reservation> = rows.into_iter().map(Reservation::from).collect();
+                    released.sort_by(|a, b| {
+                        (a.created_at, &a.reservation_id).cmp(&(b.created_at, &b.reservation_id))
+                    });
+                    Ok(serde_json::to_value(Unreservation { released })?)
                 }
-                _ => true,
-            };
-            if known {
-                // Items in a fixed order, so that concurrent releases that
-                // touch the same items cannot deadlock.
-                let mut rows = rows;
-                rows.sort_by(|a, b| a.item_id.cmp(&b.item_id));
-                for row in &rows {
-                    sqlx::query("UPDATE inventory_items SET reserved = reserved - $2 WHERE item_id = $1")
-                        .bind(&row.item_id)
-                        .bind(row.quantity)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                let mut released: Vec<Reservation> = rows.into_iter().map(Reservation::from).collect();
-                released.sort_by(|a, b| {
-                    (a.created_at, &a.reservation_id).cmp(&(b.created_at, &b.reservation_id))
-                });
-                Ok(serde_json::to_value(Unreservation { released })?)
-            } else {
-                Err(Rejection::unprocessable(
-                    "unknown_reservation",
-                    format!("no reservation {}", reservation_id.unwrap_or_default()),
-                    json!({ "reservation_id": reservation_id, "order_id": order_id }),
-                ))
+                Err(unknown) => Err(unknown),
             }
         })
     }

@@ -31,7 +31,8 @@ mod http;
 pub mod inventory;
 pub mod ledger;
 pub mod payment;
-mod store;
+mod release;
+pub(crate) mod store;
 
 use std::fmt;
 use std::str::FromStr;

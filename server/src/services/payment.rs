@@ -5,8 +5,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::error::{Rejection, non_blank, require_count, require_text};
+use super::error::{Rejection, require_count, require_text};
 use super::ledger::{Answer, Call, idempotent};
+use super::release::{Kind, Selection, release};
 use super::store::{new_id, now_ms, time_of, with_pool, with_tx};
 use super::{Error, ServiceName, Services};
 
@@ -134,6 +135,13 @@ macro_rules! charge_columns {
     };
 }
 
+/// What refund releases.
+static CHARGES: Kind = Kind {
+    id_field: "charge_id",
+    noun: "charge",
+    unknown_code: "unknown_charge",
+};
+
 impl Services {
     /// Charges a user for an order, once per key; 422 `card_declined` if
     /// the user's decline switch is on.
@@ -185,54 +193,31 @@ impl Services {
 
     /// Refunds captured charges (by id or by order), once per key.
     pub async fn refund(&self, key: &str, request: &RefundRequest) -> Result<Answer, Error> {
-        let charge_id = non_blank(request.charge_id.as_deref());
-        let order_id = non_blank(request.order_id.as_deref());
-        if charge_id.is_none() && order_id.is_none() {
-            return Err(Rejection::unprocessable(
-                "invalid_request",
-                "give a charge_id or an order_id",
-                json!({ "fields": ["charge_id", "order_id"] }),
-            )
-            .into());
-        }
+        let selection = Selection::new(
+            &CHARGES,
+            request.charge_id.as_deref(),
+            request.order_id.as_deref(),
+        )?;
         let call = Call::new(ServiceName::Payment, key, "refund", request)?;
         idempotent!(&self.db, &call, tx => {
-            let rows: Vec<ChargeRow> = sqlx::query_as(concat!(
-                "UPDATE payment_charges SET status = 'refunded', refunded_at_ms = $3 \
-                 WHERE status = 'captured' AND ($1 IS NULL OR charge_id = $1) \
-                 AND ($2 IS NULL OR order_id = $2) RETURNING ",
-                charge_columns!()
-            ))
-            .bind(charge_id)
-            .bind(order_id)
-            .bind(call.at_ms)
-            .fetch_all(&mut *tx)
-            .await?;
-            let known = match (rows.is_empty(), charge_id) {
-                (true, Some(charge_id)) => {
-                    let found: Option<String> = sqlx::query_scalar(
-                        "SELECT charge_id FROM payment_charges \
-                         WHERE charge_id = $1 AND ($2 IS NULL OR order_id = $2)",
-                    )
-                    .bind(charge_id)
-                    .bind(order_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    found.is_some()
+            let refunded: Result<Vec<ChargeRow>, Rejection> = release!(tx, selection, call.at_ms,
+                update = concat!(
+                    "UPDATE payment_charges SET status = 'refunded', refunded_at_ms = $3 \
+                     WHERE status = 'captured' AND ($1 IS NULL OR charge_id = $1) \
+                     AND ($2 IS NULL OR order_id = $2) RETURNING ",
+                    charge_columns!()
+                ),
+                exists = "SELECT charge_id FROM payment_charges \
+                          WHERE charge_id = $1 AND ($2 IS NULL OR order_id = $2)",
+            );
+            match refunded {
+                Ok(rows) => {
+                    let mut refunded: Vec<Charge> = rows.into_iter().map(Charge::from).collect();
+                    refunded.sort_by(|a, b| (a.created_at, &a.charge_id).cmp(&(b.created_at, &b.charge_id)));
+                    let amount_cents = refunded.iter().map(|c| c.amount_cents).sum();
+                    Ok(serde_json::to_value(Refund { refunded, amount_cents })?)
                 }
-                _ => true,
-            };
-            if known {
-                let mut refunded: Vec<Charge> = rows.into_iter().map(Charge::from).collect();
-                refunded.sort_by(|a, b| (a.created_at, &a.charge_id).cmp(&(b.created_at, &b.charge_id)));
-                let amount_cents = refunded.iter().map(|c| c.amount_cents).sum();
-                Ok(serde_json::to_value(Refund { refunded, amount_cents })?)
-            } else {
-                Err(Rejection::unprocessable(
-                    "unknown_charge",
-                    format!("no charge {}", charge_id.unwrap_or_default()),
-                    json!({ "charge_id": charge_id, "order_id": order_id }),
-                ))
+                Err(unknown) => Err(unknown),
             }
         })
     }
