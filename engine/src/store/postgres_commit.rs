@@ -14,7 +14,9 @@ use sqlx::{Connection, PgConnection, PgPool};
 
 use crate::error::Result;
 use crate::store::batch::Batch;
-use crate::store::rows::{TASK_COLUMNS, TaskRow, WORKFLOW_COLUMNS, WorkflowRow, to_json};
+use crate::store::rows::{
+    INSERT_RUN, TASK_COLUMNS, TaskRow, UPDATE_WORKFLOW, WORKFLOW_COLUMNS, WorkflowRow, to_json,
+};
 use crate::store::{Applied, Handoff, LeaseGrant, Transition};
 
 /// Rows per counter; readers sum them.
@@ -181,13 +183,7 @@ async fn write(conn: &mut PgConnection, batch: &mut Batch, shard: i64) -> Result
             "INSERT INTO workflows ({WORKFLOW_COLUMNS}) \
              SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], \
              $6::text[], $7::text[], $8::bigint[], $9::text[], $10::text[], $11::bigint[], \
-             $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[]) \
-             ON CONFLICT (id) DO UPDATE SET run = excluded.run, status = excluded.status, \
-             result = excluded.result, error = excluded.error, \
-             cancel_requested = excluded.cancel_requested, current_step = excluded.current_step, \
-             retry_mode = excluded.retry_mode, version = excluded.version, \
-             inputs_through = excluded.inputs_through, created_at = excluded.created_at, \
-             updated_at = excluded.updated_at, closed_at = excluded.closed_at"
+             $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[]) {UPDATE_WORKFLOW}"
         )))
         .bind(text(|w| w.id.clone()))
         .bind(int(|w| w.run))
@@ -208,19 +204,16 @@ async fn write(conn: &mut PgConnection, batch: &mut Batch, shard: i64) -> Result
         .await?;
     }
     for row in batch.closed_runs() {
-        sqlx::query(
-            "INSERT INTO workflow_runs (id, run, status, error, retry_mode, created_at, closed_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&row.id)
-        .bind(row.run)
-        .bind(&row.status)
-        .bind(&row.error)
-        .bind(&row.retry_mode)
-        .bind(row.created_at)
-        .bind(row.closed_at)
-        .execute(&mut *conn)
-        .await?;
+        sqlx::query(INSERT_RUN)
+            .bind(&row.id)
+            .bind(row.run)
+            .bind(&row.status)
+            .bind(&row.error)
+            .bind(&row.retry_mode)
+            .bind(row.created_at)
+            .bind(row.closed_at)
+            .execute(&mut *conn)
+            .await?;
     }
     let counts = batch.count_deltas();
     if !counts.is_empty() {

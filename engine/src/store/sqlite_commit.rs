@@ -20,7 +20,9 @@ use tokio::sync::oneshot;
 
 use crate::error::{Error, Result};
 use crate::store::batch::Batch;
-use crate::store::rows::{TASK_COLUMNS, TaskRow, WORKFLOW_COLUMNS, WorkflowRow, to_json};
+use crate::store::rows::{
+    INSERT_RUN, TASK_COLUMNS, TaskRow, UPDATE_WORKFLOW, WORKFLOW_COLUMNS, WorkflowRow, to_json,
+};
 use crate::store::{Applied, Handoff, LeaseGrant, Transition};
 
 type Outcomes = Vec<(Applied, Vec<Handoff>)>;
@@ -209,13 +211,7 @@ fn write(tx: &rusqlite::Transaction<'_>, batch: &mut Batch) -> Result<()> {
     }
     let mut upsert_workflow = tx.prepare_cached(&format!(
         "INSERT INTO workflows ({WORKFLOW_COLUMNS}) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
-         ON CONFLICT (id) DO UPDATE SET run = excluded.run, status = excluded.status, \
-         result = excluded.result, error = excluded.error, \
-         cancel_requested = excluded.cancel_requested, current_step = excluded.current_step, \
-         retry_mode = excluded.retry_mode, version = excluded.version, \
-         inputs_through = excluded.inputs_through, created_at = excluded.created_at, \
-         updated_at = excluded.updated_at, closed_at = excluded.closed_at"
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) {UPDATE_WORKFLOW}"
     ))?;
     for w in batch.changed_workflows() {
         upsert_workflow.execute(params![
@@ -236,10 +232,7 @@ fn write(tx: &rusqlite::Transaction<'_>, batch: &mut Batch) -> Result<()> {
             w.closed_at
         ])?;
     }
-    let mut insert_run = tx.prepare_cached(
-        "INSERT INTO workflow_runs (id, run, status, error, retry_mode, created_at, closed_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?;
+    let mut insert_run = tx.prepare_cached(INSERT_RUN)?;
     for r in batch.closed_runs() {
         insert_run.execute(params![
             r.id,

@@ -8,7 +8,8 @@
 //! start per millisecond before now. The copies are byte for byte what the
 //! engine writes for such orders, so the tables, indexes and sizes are
 //! those of a database that ran N orders; only the CPU time of running them
-//! is skipped. Closed workflows have no task rows, so none are copied.
+//! is skipped. Closed workflows have no task rows, so none are copied; the
+//! engine's kept counts are raised by the copies in the same transaction.
 
 use std::time::{Duration, Instant};
 
@@ -50,6 +51,23 @@ const COPY_EVENTS: &str = "INSERT INTO events (workflow_id, run, id, kind, paylo
     FROM clones c JOIN workflows t ON t.id = c.template \
     JOIN events e ON e.workflow_id = t.id AND e.run = t.run";
 
+/// The engine keeps per-status totals and per-minute counts with every
+/// commit (`migrations/*/0002_counters.sql`); the copies add theirs.
+/// (`WHERE true`: SQLite needs it to read `ON CONFLICT` after a SELECT.)
+const COUNT_COPIES: &str = "INSERT INTO workflow_counts (status, shard, n) \
+    SELECT t.status, 0, COUNT(*) FROM clones c JOIN workflows t ON t.id = c.template \
+    WHERE true GROUP BY t.status \
+    ON CONFLICT (status, shard) DO UPDATE SET n = workflow_counts.n + excluded.n";
+
+const COUNT_COPIES_PER_MINUTE: &str = "INSERT INTO workflow_minutes (minute, outcome, shard, n) \
+    SELECT m, o, 0, COUNT(*) FROM ( \
+        SELECT c.created / 60000 AS m, 'started' AS o FROM clones c \
+        UNION ALL \
+        SELECT (c.created + (t.closed_at - t.created_at)) / 60000, t.status \
+        FROM clones c JOIN workflows t ON t.id = c.template \
+    ) AS x WHERE true GROUP BY m, o \
+    ON CONFLICT (minute, outcome, shard) DO UPDATE SET n = workflow_minutes.n + excluded.n";
+
 /// What a fill did.
 #[derive(Debug, Clone, Serialize)]
 pub struct FillFigures {
@@ -85,7 +103,10 @@ pub async fn fill(
         let copied: u64 = with_pool!(store, pool => {
             let mut tx = pool.begin().await?;
             let mut copied = 0;
-            for (i, statement) in [COPY_WORKFLOWS, COPY_EVENTS].into_iter().enumerate() {
+            for (i, statement) in [COPY_WORKFLOWS, COPY_EVENTS, COUNT_COPIES, COUNT_COPIES_PER_MINUTE]
+                .into_iter()
+                .enumerate()
+            {
                 let sql = format!("{CLONES}{statement}");
                 let done = sqlx::query(sqlx::AssertSqlSafe(sql))
                     .bind(lo as i64)
