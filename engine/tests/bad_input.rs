@@ -115,6 +115,12 @@ async fn unwritable_or_corrupt_database_paths_give_open_errors() {
 
     let err = SqliteStore::open("mysql://nope").await.err().unwrap();
     assert!(matches!(err, Error::Open { .. }), "{err}");
+
+    // The writer and the readers have connections of their own, which an
+    // in-memory database cannot share.
+    let err = SqliteStore::open("sqlite::memory:").await.err().unwrap();
+    assert!(matches!(err, Error::Open { .. }), "{err}");
+    assert!(err.to_string().contains("in-memory"), "{err}");
 }
 
 #[tokio::test]

@@ -57,7 +57,7 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
         let path = options.get_filename().to_path_buf();
-        if path.as_os_str() == ":memory:" || url.contains("mode=memory") {
+        if url.contains(":memory:") || url.contains("mode=memory") {
             return Err(open_error(
                 "an in-memory database cannot be shared by the writer and the readers; name a file"
                     .into(),
