@@ -8,6 +8,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::clock::Timestamp;
+
+/// How long `wait_closed` pauses after a transient read error.
+const TRANSIENT_PAUSE: Duration = Duration::from_millis(100);
 use crate::error::{Error, Result};
 use crate::history::{Event, reusable_prefix};
 use crate::store::{ActivityQuery, Applied, Transition};
@@ -317,12 +320,23 @@ impl Client {
 
     /// Waits until the current run of `id` has ended, up to `timeout`.
     /// Closings by this process wake it at once; others are noticed by a
-    /// look at the store every second.
+    /// look at the store every second. A transient read error (a lost
+    /// connection, see [`Error::is_transient`]) is retried until the deadline.
     pub async fn wait_closed(&self, id: &str, timeout: Duration) -> Result<WorkflowRecord> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let closed = self.shared.closings.subscribe(id);
-            let record = self.get(id).await?;
+            let record = match self.get(id).await {
+                Ok(record) => record,
+                // A lost connection (say, PostgreSQL restarting) says
+                // nothing about the workflow: look again until the deadline.
+                Err(e) if e.is_transient() && tokio::time::Instant::now() < deadline => {
+                    tracing::debug!(error = %e, id, "waiting for a workflow: read failed; retrying");
+                    tokio::time::sleep(TRANSIENT_PAUSE).await;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             if record.status.is_closed() {
                 return Ok(record);
             }

@@ -59,6 +59,36 @@ pub enum Error {
     ShuttingDown,
 }
 
+impl Error {
+    /// Whether the operation may succeed if tried again: the database
+    /// connection was lost or refused, the pool had no connection in time,
+    /// the server is shutting down or starting up, or SQLite was busy.
+    ///
+    /// ```
+    /// let lost = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
+    /// assert!(engine::Error::Database(sqlx::Error::Io(lost)).is_transient());
+    /// assert!(!engine::Error::NotFound("w".into()).is_transient());
+    /// ```
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Database(
+                sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Protocol(_),
+            ) => true,
+            Error::Database(sqlx::Error::Database(e)) => e.code().is_some_and(|code| {
+                // PostgreSQL: connection exceptions (08…), shutting down or
+                // starting up (57P01–57P03); SQLite: busy or locked.
+                code.starts_with("08")
+                    || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "5" | "6")
+            }),
+            Error::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => matches!(
+                e.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            ),
+            _ => false,
+        }
+    }
+}
+
 /// The engine's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

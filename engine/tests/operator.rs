@@ -394,3 +394,41 @@ async fn kept_counts_and_per_minute_figures_match_the_workflows() {
     assert!(minutes.windows(2).all(|w| w[0].minute < w[1].minute));
     engine.shutdown().await;
 }
+
+/// A lost database connection while waiting for a workflow says nothing
+/// about the workflow: `wait_closed` looks again until its deadline.
+#[tokio::test]
+async fn wait_closed_rides_out_transient_read_errors() {
+    let db = common::TestDb::new().await;
+    let store = Arc::new(common::Instrumented::new(common::store(&db).await));
+    let engine = engine(
+        store.clone(),
+        Arc::new(World::default()),
+        ActivityOptions::default(),
+    );
+    let client = engine.client();
+    client.start("order", "flaky-read", &()).await.unwrap();
+    store.failing_reads.store(3, Ordering::SeqCst);
+    let done = client
+        .wait_closed("flaky-read", Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(done.status, WorkflowStatus::Completed);
+    assert_eq!(
+        store.failing_reads.load(Ordering::SeqCst),
+        0,
+        "all 3 failed"
+    );
+
+    // If the store stays unreachable, the error comes back at the deadline.
+    store.failing_reads.store(u32::MAX, Ordering::SeqCst);
+    let started = std::time::Instant::now();
+    let err = client
+        .wait_closed("flaky-read", Duration::from_millis(500))
+        .await
+        .unwrap_err();
+    assert!(err.is_transient(), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    store.failing_reads.store(0, Ordering::SeqCst);
+    engine.shutdown().await;
+}

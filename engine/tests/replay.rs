@@ -3,18 +3,12 @@
 mod common;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use engine::store::{
-    ActivityQuery, ActivityTask, Applied, DueTimer, Handoff, LeaseGrant, Store, TaskKind, TaskRef,
-    Transition, WorkflowTask,
-};
 use engine::{
-    ActivityContext, ActivityError, Counts, Cursor, Engine, Event, EventKind, ListFilter, ListPage,
-    MinuteCounts, PendingActivity, PendingTimer, RunSummary, Timestamp, WorkerConfig,
-    WorkflowContext, WorkflowError, WorkflowRecord, WorkflowStatus,
+    ActivityContext, ActivityError, Engine, EventKind, WorkerConfig, WorkflowContext,
+    WorkflowError, WorkflowStatus,
 };
 
 async fn echo(ctx: ActivityContext, n: u64) -> Result<String, ActivityError> {
@@ -42,7 +36,7 @@ async fn fan_out(ctx: WorkflowContext, _: ()) -> Result<Vec<String>, WorkflowErr
     Ok(vec![a?, b?, raced, same_id.to_string()])
 }
 
-fn fan_out_engine(store: Arc<dyn Store>, config: WorkerConfig) -> Engine {
+fn fan_out_engine(store: Arc<dyn engine::store::Store>, config: WorkerConfig) -> Engine {
     Engine::builder_shared(store)
         .workflow("fan_out", fan_out)
         .activity("a", echo)
@@ -187,95 +181,11 @@ async fn changed_code_stops_with_a_non_determinism_error() {
     v2.shutdown().await;
 }
 
-/// A store that counts the history events it hands out.
-struct Counting {
-    inner: Arc<dyn Store>,
-    events_read: AtomicU64,
-}
-
-#[async_trait]
-impl Store for Counting {
-    async fn commit_leasing(
-        &self,
-        batch: &[Transition],
-        lease: Option<&LeaseGrant>,
-    ) -> engine::Result<Vec<(Applied, Vec<Handoff>)>> {
-        self.inner.commit_leasing(batch, lease).await
-    }
-    async fn claim_workflow_tasks(
-        &self,
-        o: &str,
-        n: Timestamp,
-        l: Duration,
-        k: u32,
-    ) -> engine::Result<Vec<WorkflowTask>> {
-        self.inner.claim_workflow_tasks(o, n, l, k).await
-    }
-    async fn claim_activity_tasks(
-        &self,
-        o: &str,
-        n: Timestamp,
-        l: Duration,
-        k: u32,
-    ) -> engine::Result<Vec<ActivityTask>> {
-        self.inner.claim_activity_tasks(o, n, l, k).await
-    }
-    async fn heartbeat(&self, t: &TaskRef, u: Timestamp) -> engine::Result<bool> {
-        self.inner.heartbeat(t, u).await
-    }
-    async fn due_timers(&self, n: Timestamp, k: u32) -> engine::Result<Vec<DueTimer>> {
-        self.inner.due_timers(n, k).await
-    }
-    async fn next_due(&self, kind: TaskKind) -> engine::Result<Option<Timestamp>> {
-        self.inner.next_due(kind).await
-    }
-    async fn workflow(&self, id: &str) -> engine::Result<Option<WorkflowRecord>> {
-        self.inner.workflow(id).await
-    }
-    async fn runs(&self, id: &str) -> engine::Result<Vec<RunSummary>> {
-        self.inner.runs(id).await
-    }
-    async fn history(&self, id: &str, run: u32, after: u64) -> engine::Result<Vec<Event>> {
-        let events = self.inner.history(id, run, after).await?;
-        self.events_read
-            .fetch_add(events.len() as u64, Ordering::SeqCst);
-        Ok(events)
-    }
-    async fn pending_activities(
-        &self,
-        q: &ActivityQuery,
-        n: Timestamp,
-    ) -> engine::Result<Vec<PendingActivity>> {
-        self.inner.pending_activities(q, n).await
-    }
-    async fn pending_timers(&self, w: Option<&str>, k: u32) -> engine::Result<Vec<PendingTimer>> {
-        self.inner.pending_timers(w, k).await
-    }
-    async fn list(
-        &self,
-        f: &ListFilter,
-        c: Option<&Cursor>,
-        k: u32,
-        n: Timestamp,
-    ) -> engine::Result<ListPage> {
-        self.inner.list(f, c, k, n).await
-    }
-    async fn counts(&self, f: &ListFilter, n: Timestamp) -> engine::Result<Counts> {
-        self.inner.counts(f, n).await
-    }
-    async fn per_minute(&self, since: Timestamp) -> engine::Result<Vec<MinuteCounts>> {
-        self.inner.per_minute(since).await
-    }
-}
-
 #[tokio::test]
 async fn a_thousand_sequential_steps_cost_linear_history_reads() {
     const STEPS: u64 = 1_000;
     let db = common::TestDb::new().await;
-    let counting = Arc::new(Counting {
-        inner: common::store(&db).await,
-        events_read: AtomicU64::new(0),
-    });
+    let counting = Arc::new(common::Instrumented::new(common::store(&db).await));
     let engine = Engine::builder_shared(counting.clone())
         .workflow("long", |ctx: WorkflowContext, steps: u64| async move {
             let mut last = String::new();

@@ -15,6 +15,10 @@ use engine::store::sqlite::SqliteStore;
 
 pub use testkit::TestDb;
 
+mod instrumented;
+#[allow(unused_imports)] // each test binary compiles `common`; not all use it
+pub use instrumented::Instrumented;
+
 /// Opens the store of a test database.
 pub async fn store(db: &TestDb) -> Arc<dyn Store> {
     open(&db.url).await

@@ -1,0 +1,117 @@
+//! A store wrapper for tests that count or disturb what the engine reads.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use engine::store::{
+    ActivityQuery, ActivityTask, Applied, DueTimer, Handoff, LeaseGrant, Store, TaskKind, TaskRef,
+    Transition, WorkflowTask,
+};
+use engine::{
+    Counts, Cursor, Event, ListFilter, ListPage, MinuteCounts, PendingActivity, PendingTimer,
+    RunSummary, Timestamp, WorkflowRecord,
+};
+
+/// A store around a real one that counts the history events it hands out
+/// and can fail the next reads of a workflow row as a lost connection would.
+pub struct Instrumented {
+    inner: Arc<dyn Store>,
+    pub events_read: AtomicU64,
+    /// Reads of `Store::workflow` still to fail.
+    pub failing_reads: AtomicU32,
+}
+
+impl Instrumented {
+    pub fn new(inner: Arc<dyn Store>) -> Self {
+        Self {
+            inner,
+            events_read: AtomicU64::new(0),
+            failing_reads: AtomicU32::new(0),
+        }
+    }
+}
+
+#[async_trait]
+impl Store for Instrumented {
+    async fn commit_leasing(
+        &self,
+        batch: &[Transition],
+        lease: Option<&LeaseGrant>,
+    ) -> engine::Result<Vec<(Applied, Vec<Handoff>)>> {
+        self.inner.commit_leasing(batch, lease).await
+    }
+    async fn claim_workflow_tasks(
+        &self,
+        o: &str,
+        n: Timestamp,
+        l: Duration,
+        k: u32,
+    ) -> engine::Result<Vec<WorkflowTask>> {
+        self.inner.claim_workflow_tasks(o, n, l, k).await
+    }
+    async fn claim_activity_tasks(
+        &self,
+        o: &str,
+        n: Timestamp,
+        l: Duration,
+        k: u32,
+    ) -> engine::Result<Vec<ActivityTask>> {
+        self.inner.claim_activity_tasks(o, n, l, k).await
+    }
+    async fn heartbeat(&self, t: &TaskRef, u: Timestamp) -> engine::Result<bool> {
+        self.inner.heartbeat(t, u).await
+    }
+    async fn due_timers(&self, n: Timestamp, k: u32) -> engine::Result<Vec<DueTimer>> {
+        self.inner.due_timers(n, k).await
+    }
+    async fn next_due(&self, kind: TaskKind) -> engine::Result<Option<Timestamp>> {
+        self.inner.next_due(kind).await
+    }
+    async fn workflow(&self, id: &str) -> engine::Result<Option<WorkflowRecord>> {
+        let fail = self
+            .failing_reads
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if fail {
+            let lost = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "connection reset");
+            return Err(engine::Error::Database(sqlx::Error::Io(lost)));
+        }
+        self.inner.workflow(id).await
+    }
+    async fn runs(&self, id: &str) -> engine::Result<Vec<RunSummary>> {
+        self.inner.runs(id).await
+    }
+    async fn history(&self, id: &str, run: u32, after: u64) -> engine::Result<Vec<Event>> {
+        let events = self.inner.history(id, run, after).await?;
+        self.events_read
+            .fetch_add(events.len() as u64, Ordering::SeqCst);
+        Ok(events)
+    }
+    async fn pending_activities(
+        &self,
+        q: &ActivityQuery,
+        n: Timestamp,
+    ) -> engine::Result<Vec<PendingActivity>> {
+        self.inner.pending_activities(q, n).await
+    }
+    async fn pending_timers(&self, w: Option<&str>, k: u32) -> engine::Result<Vec<PendingTimer>> {
+        self.inner.pending_timers(w, k).await
+    }
+    async fn list(
+        &self,
+        f: &ListFilter,
+        c: Option<&Cursor>,
+        k: u32,
+        n: Timestamp,
+    ) -> engine::Result<ListPage> {
+        self.inner.list(f, c, k, n).await
+    }
+    async fn counts(&self, f: &ListFilter, n: Timestamp) -> engine::Result<Counts> {
+        self.inner.counts(f, n).await
+    }
+    async fn per_minute(&self, since: Timestamp) -> engine::Result<Vec<MinuteCounts>> {
+        self.inner.per_minute(since).await
+    }
+}
