@@ -36,6 +36,8 @@ pub(crate) struct Activation {
 }
 
 pub(crate) struct Instance {
+    /// The registered workflow this instance runs.
+    pub(crate) workflow_type: String,
     state: Arc<Mutex<State>>,
     future: Option<WorkflowFuture>,
     /// The last input event the code has seen.
@@ -59,11 +61,13 @@ impl Wake for Flag {
 
 impl Instance {
     pub(crate) fn new(
+        workflow_type: String,
         workflow_id: String,
         run: u32,
         options: Arc<HashMap<String, ActivityOptions>>,
     ) -> Self {
         Self {
+            workflow_type,
             state: Arc::new(Mutex::new(State::new(workflow_id, run, options))),
             future: None,
             consumed_through: 0,

@@ -12,11 +12,12 @@ use tokio::sync::{Semaphore, watch};
 use crate::activity::{ActivityContext, ActivityError};
 use crate::clock::Clock;
 use crate::error::Result;
-use crate::history::{EventKind, Failure};
+use crate::history::{Event, EventKind, Failure};
 use crate::instance::Instance;
 use crate::registry::Registry;
 use crate::store::{
     ActivityTask, Applied, Closing, Handoff, Store, TaskKind, Transition, WorkflowTask,
+    WorkflowTaskOutcome,
 };
 use crate::workflow::WorkflowStatus;
 use crate::writer::{Closings, Writer};
@@ -117,6 +118,37 @@ impl Shared {
             }
         }
         cache.insert(key, instance);
+    }
+
+    /// Records a committed workflow task (metrics) and caches its instance
+    /// for the next one — unless the commit was refused: then the instance
+    /// ran ahead of the durable state and is dropped (it will replay).
+    fn after_workflow_task(
+        &self,
+        key: (String, u32),
+        mut instance: Instance,
+        applied: &Applied,
+        appended: u64,
+        closed_as: Option<WorkflowStatus>,
+        started: std::time::Instant,
+    ) {
+        metrics::histogram!("steadfast_workflow_task_seconds")
+            .record(started.elapsed().as_secs_f64());
+        let Applied::Appended { first_event_id } = *applied else {
+            return;
+        };
+        if let Some(status) = closed_as {
+            metrics::counter!(
+                "steadfast_workflows_closed_total",
+                "type" => instance.workflow_type.clone(),
+                "status" => status.as_str()
+            )
+            .increment(1);
+        }
+        if !instance.closed {
+            instance.own = first_event_id..first_event_id + appended;
+            self.put_cached(key, instance);
+        }
     }
 
     fn is_shutting_down(&self) -> bool {
@@ -286,6 +318,7 @@ async fn process_workflow_task(shared: &Shared, task: WorkflowTask) -> Result<()
     };
     let mut instance = instance.unwrap_or_else(|| {
         Instance::new(
+            task.workflow_type.clone(),
             task.workflow_id.clone(),
             task.run,
             shared.registry.activity_options.clone(),
@@ -310,22 +343,7 @@ async fn process_workflow_task(shared: &Shared, task: WorkflowTask) -> Result<()
             now,
         })
         .await?;
-    metrics::histogram!("steadfast_workflow_task_seconds").record(started.elapsed().as_secs_f64());
-    if let (Applied::Appended { .. }, Some(status)) = (&applied, closed_as) {
-        metrics::counter!(
-            "steadfast_workflows_closed_total",
-            "type" => task.workflow_type.clone(),
-            "status" => status.as_str()
-        )
-        .increment(1);
-    }
-    // A stale commit means our state ran ahead of the durable one: drop it.
-    if let Applied::Appended { first_event_id } = applied
-        && !instance.closed
-    {
-        instance.own = first_event_id..first_event_id + appended;
-        shared.put_cached(key, instance);
-    }
+    shared.after_workflow_task(key, instance, &applied, appended, closed_as, started);
     Ok(())
 }
 
@@ -484,7 +502,74 @@ async fn run_activity(shared: &Arc<Shared>, task: ActivityTask) -> Result<()> {
             }
         }
     };
-    shared.writer.commit(transition).await?;
+    match transition {
+        Transition::CompleteActivity {
+            task,
+            workflow_id,
+            run,
+            outcome,
+            now,
+        } => complete_activity(shared, task, workflow_id, run, outcome, now).await,
+        other => shared.writer.commit(other).await.map(drop),
+    }
+}
+
+/// Commits an activity's final outcome. If this process holds the
+/// workflow's instance, it runs the workflow task on the outcome at once and
+/// commits both together (see [`Transition::CompleteActivityEagerly`]): one
+/// transition instead of two, and no workflow-task row.
+async fn complete_activity(
+    shared: &Shared,
+    task: crate::store::TaskRef,
+    workflow_id: String,
+    run: u32,
+    outcome: EventKind,
+    now: crate::clock::Timestamp,
+) -> Result<()> {
+    let key = (workflow_id.clone(), run);
+    let cached = shared.take_cached(&key).and_then(|instance| {
+        let outcome_id = instance.next_unseen()?;
+        let entry = shared.registry.workflows.get(&instance.workflow_type)?;
+        Some((instance, outcome_id, entry))
+    });
+    let Some((mut instance, outcome_id, entry)) = cached else {
+        let plain = Transition::CompleteActivity {
+            task,
+            workflow_id,
+            run,
+            outcome,
+            now,
+        };
+        return shared.writer.commit(plain).await.map(drop);
+    };
+    let started = std::time::Instant::now();
+    let event = Event {
+        id: outcome_id,
+        time: now,
+        kind: outcome.clone(),
+    };
+    let activation = instance.advance(&entry.run, std::slice::from_ref(&event), now);
+    let appended = activation.events.len() as u64;
+    let closed_as = activation.closing.as_ref().map(|c| c.status);
+    let applied = shared
+        .writer
+        .commit(Transition::CompleteActivityEagerly {
+            task,
+            workflow_id,
+            run,
+            outcome,
+            outcome_id,
+            then: WorkflowTaskOutcome {
+                events: activation.events,
+                new_tasks: activation.new_tasks,
+                cancelled: activation.cancelled,
+                current_step: activation.current_step,
+                closing: activation.closing,
+            },
+            now,
+        })
+        .await?;
+    shared.after_workflow_task(key, instance, &applied, appended, closed_as, started);
     Ok(())
 }
 

@@ -172,19 +172,24 @@ async fn write_loop(
                 outcomes
             }
         };
+        // Answers first, hand-offs after: a workflow task that scheduled an
+        // activity gets to cache its instance before the activity (which
+        // may finish at once) looks for it to run the next task eagerly.
+        let mut handed = Vec::new();
         for ((transition, reply), outcome) in transitions.iter().zip(replies).zip(outcomes) {
             let outcome = outcome.map(|(applied, handoffs)| {
-                if let Some(leasing) = &leasing {
-                    for handoff in handoffs {
-                        let _ = leasing.handoffs.send(handoff);
-                    }
-                }
+                handed.extend(handoffs);
                 if let Some(id) = closed_by(transition, &applied) {
                     closings.closed(id);
                 }
                 applied
             });
             let _ = reply.send(outcome);
+        }
+        if let Some(leasing) = &leasing {
+            for handoff in handed {
+                let _ = leasing.handoffs.send(handoff);
+            }
         }
         if wake_workers {
             work.send_modify(|n| *n = n.wrapping_add(1));
@@ -203,6 +208,12 @@ fn closed_by<'a>(transition: &'a Transition, applied: &Applied) -> Option<&'a st
             },
             Applied::Appended { .. },
         ) => Some(workflow_id),
+        (
+            Transition::CompleteActivityEagerly {
+                workflow_id, then, ..
+            },
+            Applied::Appended { .. },
+        ) if then.closing.is_some() => Some(workflow_id),
         (Transition::Terminate { id, .. }, Applied::Done) => Some(id),
         _ => None,
     }

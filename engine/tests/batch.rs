@@ -4,7 +4,9 @@ mod common;
 
 use chrono::Duration as Span;
 use engine::clock::Clock;
-use engine::store::{Applied, Handoff, LeaseGrant, NewTask, Transition, WorkflowTask};
+use engine::store::{
+    Applied, Handoff, LeaseGrant, NewTask, Transition, WorkflowTask, WorkflowTaskOutcome,
+};
 use engine::{ActivityOptions, EventKind, Timestamp};
 
 fn start(id: &str, now: Timestamp) -> Transition {
@@ -185,5 +187,177 @@ async fn transitions_in_one_batch_see_each_other_in_order() {
     assert_eq!(
         history.iter().map(|e| e.id).collect::<Vec<_>>(),
         (1..=7).collect::<Vec<_>>()
+    );
+}
+
+/// An activity outcome committed together with the workflow task it wakes
+/// is applied whole only when the instance saw everything before it and no
+/// workflow task is pending; otherwise only the outcome lands, as usual.
+#[tokio::test]
+async fn eager_workflow_tasks_apply_only_on_what_the_instance_saw() {
+    let db = common::TestDb::new().await;
+    let store = common::store(&db).await;
+    let now = common::manual_clock().now();
+    let lease = LeaseGrant {
+        token: "me:1".into(),
+        until: now + Span::seconds(30),
+    };
+    let activity = |seq: u32| NewTask::Activity {
+        seq,
+        name: "act".into(),
+        input: serde_json::Value::Null,
+        options: ActivityOptions::default(),
+    };
+    let scheduled = |seq: u32| EventKind::ActivityScheduled {
+        seq,
+        name: "act".into(),
+        input: serde_json::Value::Null,
+        options: ActivityOptions::default(),
+    };
+    let completed = |seq: u32| EventKind::ActivityCompleted {
+        seq,
+        attempt: 1,
+        result: serde_json::json!(seq),
+    };
+    let activities = |handoffs: &[Handoff]| -> Vec<engine::store::ActivityTask> {
+        handoffs
+            .iter()
+            .filter_map(|h| match h {
+                Handoff::Activity(a) => Some(a.clone()),
+                Handoff::Workflow(_) => None,
+            })
+            .collect()
+    };
+    let commit = |t: Transition| {
+        let store = store.clone();
+        let lease = lease.clone();
+        async move {
+            store
+                .commit_leasing(&[t], Some(&lease))
+                .await
+                .unwrap()
+                .remove(0)
+        }
+    };
+    let eager = |task: &engine::store::ActivityTask, outcome_id: u64, then: WorkflowTaskOutcome| {
+        Transition::CompleteActivityEagerly {
+            task: task.task.clone(),
+            workflow_id: "e".into(),
+            run: 1,
+            outcome: completed(task.seq),
+            outcome_id,
+            then,
+            now,
+        }
+    };
+    let nothing = || WorkflowTaskOutcome {
+        events: vec![EventKind::WorkflowTaskCompleted {
+            consumed_through: 0,
+        }],
+        new_tasks: vec![],
+        cancelled: vec![],
+        current_step: None,
+        closing: None,
+    };
+
+    let (_, handoffs) = commit(start("e", now)).await;
+    let first = workflow_task(&handoffs);
+    let (_, handoffs) = commit(Transition::CompleteWorkflowTask {
+        task: first.task,
+        workflow_id: "e".into(),
+        run: 1,
+        consumed_through: 1,
+        events: vec![
+            EventKind::WorkflowTaskCompleted {
+                consumed_through: 1,
+            },
+            scheduled(1),
+            scheduled(2),
+        ],
+        new_tasks: vec![activity(1), activity(2)],
+        cancelled: vec![],
+        current_step: None,
+        closing: None,
+        now,
+    })
+    .await;
+    let pair = activities(&handoffs);
+    assert_eq!(pair.len(), 2);
+
+    // The instance expected its outcome at 9, but the next event is 5: only
+    // the outcome lands, with a workflow task carrying it.
+    let (applied, handoffs) = commit(eager(&pair[0], 9, nothing())).await;
+    assert_eq!(applied, Applied::Done);
+    let second = workflow_task(&handoffs);
+    assert_eq!(second.new_events.first().map(|e| e.id), Some(5));
+
+    // Right position (6), but that workflow task is pending: outcome only.
+    let (applied, handoffs) = commit(eager(&pair[1], 6, nothing())).await;
+    assert_eq!(applied, Applied::Done);
+    assert!(handoffs.is_empty(), "the pending task will see it");
+
+    // The pending task runs and schedules a third activity (events 7, 8).
+    let (_, handoffs) = commit(Transition::CompleteWorkflowTask {
+        task: second.task,
+        workflow_id: "e".into(),
+        run: 1,
+        consumed_through: 6,
+        events: vec![
+            EventKind::WorkflowTaskCompleted {
+                consumed_through: 6,
+            },
+            scheduled(3),
+        ],
+        new_tasks: vec![activity(3)],
+        cancelled: vec![],
+        current_step: None,
+        closing: None,
+        now,
+    })
+    .await;
+    let third = activities(&handoffs);
+    // Its outcome at 9 and the task it wakes, which completes the workflow.
+    let closing = WorkflowTaskOutcome {
+        events: vec![
+            EventKind::WorkflowTaskCompleted {
+                consumed_through: 9,
+            },
+            EventKind::WorkflowCompleted {
+                result: serde_json::json!("done"),
+            },
+        ],
+        closing: Some(engine::store::Closing {
+            status: engine::WorkflowStatus::Completed,
+            result: Some(serde_json::json!("done")),
+            error: None,
+        }),
+        ..nothing()
+    };
+    let (applied, handoffs) = commit(eager(&third[0], 9, closing)).await;
+    assert_eq!(applied, Applied::Appended { first_event_id: 10 });
+    assert!(handoffs.is_empty());
+    let record = store.workflow("e").await.unwrap().unwrap();
+    assert_eq!(record.status, engine::WorkflowStatus::Completed);
+    let history = store.history("e", 1, 0).await.unwrap();
+    assert_eq!(
+        history.iter().map(|e| e.id).collect::<Vec<_>>(),
+        (1..=11).collect::<Vec<_>>()
+    );
+    assert!(matches!(
+        history[8].kind,
+        EventKind::ActivityCompleted { seq: 3, .. }
+    ));
+    assert!(
+        store
+            .claim_workflow_tasks(
+                "x",
+                now + Span::hours(1),
+                std::time::Duration::from_secs(5),
+                10
+            )
+            .await
+            .unwrap()
+            .is_empty(),
+        "no workflow task was created for the eager one"
     );
 }

@@ -217,5 +217,13 @@ async fn a_thousand_sequential_steps_cost_linear_history_reads() {
         read < STEPS / 10,
         "history events read: {read} for {STEPS} steps"
     );
+    // And each activity's outcome was committed with the workflow task it
+    // woke: the instance stayed cached in this process.
+    let eager = counting.eager_commits.load(Ordering::SeqCst);
+    eprintln!("eager: {eager}");
+    assert!(
+        eager > STEPS * 9 / 10,
+        "{eager} of {STEPS} outcomes committed eagerly"
+    );
     engine.shutdown().await;
 }

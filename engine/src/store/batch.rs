@@ -41,6 +41,15 @@ pub(crate) struct NewEvent {
     pub time: i64,
 }
 
+/// What a workflow task decided, borrowed from its transition.
+struct Decided<'a> {
+    events: &'a [EventKind],
+    new_tasks: &'a [NewTask],
+    cancelled: &'a [u32],
+    current_step: &'a Option<String>,
+    closing: &'a Option<Closing>,
+}
+
 /// A task identified the way the table's unique key does.
 type TaskKey = (String, i64, TaskKind, i64);
 
@@ -430,6 +439,40 @@ impl Batch {
         }
     }
 
+    /// Records what a workflow task decided: its events, the current step,
+    /// the close of the run, or the operations it cancelled and started.
+    /// Returns the id of its first event.
+    fn record(
+        &mut self,
+        workflow_id: &str,
+        run: i64,
+        decided: Decided<'_>,
+        now: i64,
+        lease: Option<&LeaseGrant>,
+        slots: &mut Vec<Slot>,
+    ) -> Result<u64> {
+        let first_event_id = self.head_mut(workflow_id)?.version as u64 + 1;
+        self.append(workflow_id, decided.events.to_vec(), now)?;
+        if let Some(step) = decided.current_step {
+            self.head_mut(workflow_id)?.current_step = Some(step.clone());
+        }
+        if let Some(closing) = decided.closing {
+            self.close(workflow_id, closing, now)?;
+            return Ok(first_event_id);
+        }
+        for seq in decided.cancelled {
+            for kind in [TaskKind::Activity, TaskKind::Timer] {
+                if let Some(slot) = self.live(&(workflow_id.to_string(), run, kind, *seq as i64)) {
+                    self.remove_task(slot);
+                }
+            }
+        }
+        for new_task in decided.new_tasks {
+            self.add_activity_or_timer(workflow_id, run, new_task, now, lease, slots);
+        }
+        Ok(first_event_id)
+    }
+
     /// Makes a pending, unleased activity or timer of the current run due now.
     fn make_due(&mut self, id: &str, kind: TaskKind, seq: u32, now: Timestamp) -> Result<Applied> {
         let run = match self.running(id, None)? {
@@ -505,26 +548,16 @@ impl Batch {
                         return Ok(refusal);
                     }
                 };
-                let first_event_id = self.head_mut(workflow_id)?.version as u64 + 1;
-                self.append(workflow_id, events.clone(), now)?;
-                if let Some(step) = current_step {
-                    self.head_mut(workflow_id)?.current_step = Some(step.clone());
-                }
-                if let Some(closing) = closing {
-                    self.close(workflow_id, closing, now)?;
+                let decided = Decided {
+                    events,
+                    new_tasks,
+                    cancelled,
+                    current_step,
+                    closing,
+                };
+                let first_event_id = self.record(workflow_id, run, decided, now, lease, slots)?;
+                if closing.is_some() {
                     return Ok(Applied::Appended { first_event_id });
-                }
-                for seq in cancelled {
-                    for kind in [TaskKind::Activity, TaskKind::Timer] {
-                        if let Some(slot) =
-                            self.live(&(workflow_id.clone(), run, kind, *seq as i64))
-                        {
-                            self.remove_task(slot);
-                        }
-                    }
-                }
-                for new_task in new_tasks {
-                    self.add_activity_or_timer(workflow_id, run, new_task, now, lease, slots);
                 }
                 let inputs_through = self.head_mut(workflow_id)?.inputs_through;
                 if inputs_through as u64 > *consumed_through {
@@ -579,6 +612,47 @@ impl Batch {
                     }
                     Err(refusal) => Ok(refusal),
                 }
+            }
+            Transition::CompleteActivityEagerly {
+                task,
+                workflow_id,
+                run,
+                outcome,
+                outcome_id,
+                then,
+                now,
+            } => {
+                let Some(held) = self.held(task) else {
+                    return Ok(Applied::Stale);
+                };
+                self.remove_task(held);
+                let run = match self.running(workflow_id, Some(*run))? {
+                    Ok(run) => run,
+                    Err(refusal) => return Ok(refusal),
+                };
+                let now = to_millis(*now);
+                let next_id = self.head_mut(workflow_id)?.version as u64 + 1;
+                let task_pending = self
+                    .live(&(workflow_id.clone(), run, TaskKind::Workflow, 0))
+                    .is_some();
+                if next_id != *outcome_id || task_pending {
+                    // The instance did not see everything: the outcome alone.
+                    self.deliver(workflow_id, vec![outcome.clone()], now, lease, slots)?;
+                    return Ok(Applied::Done);
+                }
+                let (_, last_input) = self.append(workflow_id, vec![outcome.clone()], now)?;
+                if let Some(last_input) = last_input {
+                    self.head_mut(workflow_id)?.inputs_through = last_input;
+                }
+                let decided = Decided {
+                    events: &then.events,
+                    new_tasks: &then.new_tasks,
+                    cancelled: &then.cancelled,
+                    current_step: &then.current_step,
+                    closing: &then.closing,
+                };
+                let first_event_id = self.record(workflow_id, run, decided, now, lease, slots)?;
+                Ok(Applied::Appended { first_event_id })
             }
             Transition::RetryActivity {
                 task,

@@ -110,6 +110,16 @@ pub enum NewTask {
     },
 }
 
+/// What a workflow task decided, for [`Transition::CompleteActivityEagerly`].
+#[derive(Debug, Clone)]
+pub struct WorkflowTaskOutcome {
+    pub events: Vec<EventKind>,
+    pub new_tasks: Vec<NewTask>,
+    pub cancelled: Vec<u32>,
+    pub current_step: Option<String>,
+    pub closing: Option<Closing>,
+}
+
 /// How a workflow run ended.
 #[derive(Debug, Clone)]
 pub struct Closing {
@@ -154,6 +164,24 @@ pub enum Transition {
         workflow_id: String,
         run: u32,
         outcome: EventKind,
+        now: Timestamp,
+    },
+    /// An activity finished for good, and the workflow's instance, cached in
+    /// this process, has already run on its outcome: [`Transition::CompleteActivity`]
+    /// and that workflow task in one transition, with no workflow-task row
+    /// in between (Temporal's eager workflow tasks). Applied whole only if
+    /// the outcome becomes event `outcome_id` (nothing was appended since
+    /// the instance last committed) and no workflow task is pending: then
+    /// the answer is `Appended`. Otherwise only the outcome is applied, as
+    /// `CompleteActivity` would (answer `Done`), and the caller must drop
+    /// its instance: a workflow task will run as usual.
+    CompleteActivityEagerly {
+        task: TaskRef,
+        workflow_id: String,
+        run: u32,
+        outcome: EventKind,
+        outcome_id: u64,
+        then: WorkflowTaskOutcome,
         now: Timestamp,
     },
     /// An activity attempt failed and will be retried at `next_attempt_at`.
@@ -229,6 +257,7 @@ impl Transition {
             | Self::Retry { id, .. } => Some(id),
             Self::CompleteWorkflowTask { workflow_id, .. }
             | Self::CompleteActivity { workflow_id, .. }
+            | Self::CompleteActivityEagerly { workflow_id, .. }
             | Self::RetryActivity { workflow_id, .. }
             | Self::FireTimer { workflow_id, .. } => Some(workflow_id),
             Self::ReleaseTask { .. } => None,
@@ -241,9 +270,11 @@ impl Transition {
     /// is leased to the committing process and handed over.
     pub(crate) fn may_leave_unleased_work(&self) -> bool {
         match self {
-            Self::CompleteWorkflowTask { new_tasks, .. } => {
-                new_tasks.iter().any(|t| matches!(t, NewTask::Timer { .. }))
-            }
+            Self::CompleteWorkflowTask { new_tasks, .. }
+            | Self::CompleteActivityEagerly {
+                then: WorkflowTaskOutcome { new_tasks, .. },
+                ..
+            } => new_tasks.iter().any(|t| matches!(t, NewTask::Timer { .. })),
             Self::ReleaseTask { .. }
             | Self::RetryActivity { .. }
             | Self::RetryActivityNow { .. }

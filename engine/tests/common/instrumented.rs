@@ -19,6 +19,8 @@ use engine::{
 pub struct Instrumented {
     inner: Arc<dyn Store>,
     pub events_read: AtomicU64,
+    /// Activity outcomes committed together with the next workflow task.
+    pub eager_commits: AtomicU64,
     /// Reads of `Store::workflow` still to fail.
     pub failing_reads: AtomicU32,
 }
@@ -28,6 +30,7 @@ impl Instrumented {
         Self {
             inner,
             events_read: AtomicU64::new(0),
+            eager_commits: AtomicU64::new(0),
             failing_reads: AtomicU32::new(0),
         }
     }
@@ -40,7 +43,14 @@ impl Store for Instrumented {
         batch: &[Transition],
         lease: Option<&LeaseGrant>,
     ) -> engine::Result<Vec<(Applied, Vec<Handoff>)>> {
-        self.inner.commit_leasing(batch, lease).await
+        let outcomes = self.inner.commit_leasing(batch, lease).await?;
+        let eager = batch.iter().zip(&outcomes).filter(|(t, (applied, _))| {
+            matches!(t, Transition::CompleteActivityEagerly { .. })
+                && matches!(applied, Applied::Appended { .. })
+        });
+        self.eager_commits
+            .fetch_add(eager.count() as u64, Ordering::SeqCst);
+        Ok(outcomes)
     }
     async fn claim_workflow_tasks(
         &self,

@@ -156,6 +156,11 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<Report> {
         && location.backend == database::Backend::Sqlite)
         .then(|| sqlite_bytes(&location.dir.join("services.db")));
 
+    // The high-water mark may have been reset since the run (another bench
+    // in this process, as in the tests): the run's own peak counts too.
+    let peak_rss_bytes = stats::peak_rss_bytes()
+        .max(peak_before_run)
+        .max(run.as_ref().map_or(0, |r| r.peak_rss_bytes));
     Ok(Report {
         mode: args.mode,
         backend: location.backend,
@@ -175,6 +180,6 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<Report> {
         list,
         database_bytes,
         services_database_bytes,
-        peak_rss_bytes: stats::peak_rss_bytes().max(peak_before_run),
+        peak_rss_bytes,
     })
 }
