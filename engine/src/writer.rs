@@ -101,9 +101,11 @@ impl Writer {
 
     fn shard(&self, transition: &Transition) -> &mpsc::Sender<Request> {
         use std::hash::BuildHasher;
-        let index = transition.workflow_id().map_or(0, |id| {
-            self.hasher.hash_one(id) as usize % self.shards.len()
-        });
+        let index = match (self.shards.len(), transition.workflow_id()) {
+            // One writer (SQLite): nothing to route, no hash per commit.
+            (1, _) | (_, None) => 0,
+            (n, Some(id)) => self.hasher.hash_one(id) as usize % n,
+        };
         &self.shards[index]
     }
 

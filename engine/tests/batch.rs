@@ -5,7 +5,7 @@ mod common;
 use chrono::Duration as Span;
 use engine::clock::Clock;
 use engine::store::{
-    Applied, Handoff, LeaseGrant, NewTask, Transition, WorkflowTask, WorkflowTaskOutcome,
+    Applied, Handoff, LeaseGrant, NewTask, TaskRef, Transition, WorkflowTask, WorkflowTaskOutcome,
 };
 use engine::{ActivityOptions, EventKind, Timestamp};
 
@@ -14,6 +14,50 @@ fn start(id: &str, now: Timestamp) -> Transition {
         id: id.into(),
         workflow_type: "w".into(),
         input: serde_json::json!({"id": id}),
+        now,
+    }
+}
+
+fn activity(seq: u32) -> NewTask {
+    NewTask::Activity {
+        seq,
+        name: "act".into(),
+        input: serde_json::Value::Null,
+        options: ActivityOptions::default(),
+    }
+}
+
+fn scheduled(seq: u32) -> EventKind {
+    EventKind::ActivityScheduled {
+        seq,
+        name: "act".into(),
+        input: serde_json::Value::Null,
+        options: ActivityOptions::default(),
+    }
+}
+
+/// Run 1 of `id`'s workflow task `task` consumed its inputs through
+/// `consumed_through` and started the activities `seqs`.
+fn schedule(
+    task: TaskRef,
+    id: &str,
+    consumed_through: u64,
+    seqs: &[u32],
+    current_step: Option<&str>,
+    now: Timestamp,
+) -> Transition {
+    let mut events = vec![EventKind::WorkflowTaskCompleted { consumed_through }];
+    events.extend(seqs.iter().map(|seq| scheduled(*seq)));
+    Transition::CompleteWorkflowTask {
+        task,
+        workflow_id: id.into(),
+        run: 1,
+        consumed_through,
+        events,
+        new_tasks: seqs.iter().map(|seq| activity(*seq)).collect(),
+        cancelled: vec![],
+        current_step: current_step.map(Into::into),
+        closing: None,
         now,
     }
 }
@@ -75,38 +119,16 @@ async fn transitions_in_one_batch_see_each_other_in_order() {
     ));
 
     // a schedules two activities at once.
-    let activity = |seq: u32| NewTask::Activity {
-        seq,
-        name: "act".into(),
-        input: serde_json::Value::Null,
-        options: ActivityOptions::default(),
-    };
-    let scheduled = |seq: u32| EventKind::ActivityScheduled {
-        seq,
-        name: "act".into(),
-        input: serde_json::Value::Null,
-        options: ActivityOptions::default(),
-    };
     let outcomes = store
         .commit_leasing(
-            &[Transition::CompleteWorkflowTask {
-                task: first.task.clone(),
-                workflow_id: "a".into(),
-                run: 1,
-                consumed_through: 1,
-                events: vec![
-                    EventKind::WorkflowTaskCompleted {
-                        consumed_through: 1,
-                    },
-                    scheduled(1),
-                    scheduled(2),
-                ],
-                new_tasks: vec![activity(1), activity(2)],
-                cancelled: vec![],
-                current_step: Some("act".into()),
-                closing: None,
+            &[schedule(
+                first.task.clone(),
+                "a",
+                1,
+                &[1, 2],
+                Some("act"),
                 now,
-            }],
+            )],
             Some(&lease),
         )
         .await
@@ -144,20 +166,7 @@ async fn transitions_in_one_batch_see_each_other_in_order() {
     let outcomes = store
         .commit_leasing(
             &[
-                Transition::CompleteWorkflowTask {
-                    task: second.task.clone(),
-                    workflow_id: "a".into(),
-                    run: 1,
-                    consumed_through: 5,
-                    events: vec![EventKind::WorkflowTaskCompleted {
-                        consumed_through: 5,
-                    }],
-                    new_tasks: vec![],
-                    cancelled: vec![],
-                    current_step: None,
-                    closing: None,
-                    now,
-                },
+                schedule(second.task.clone(), "a", 5, &[], None, now),
                 complete(1),
             ],
             Some(&lease),
@@ -201,18 +210,6 @@ async fn eager_workflow_tasks_apply_only_on_what_the_instance_saw() {
     let lease = LeaseGrant {
         token: "me:1".into(),
         until: now + Span::seconds(30),
-    };
-    let activity = |seq: u32| NewTask::Activity {
-        seq,
-        name: "act".into(),
-        input: serde_json::Value::Null,
-        options: ActivityOptions::default(),
-    };
-    let scheduled = |seq: u32| EventKind::ActivityScheduled {
-        seq,
-        name: "act".into(),
-        input: serde_json::Value::Null,
-        options: ActivityOptions::default(),
     };
     let completed = |seq: u32| EventKind::ActivityCompleted {
         seq,
@@ -262,25 +259,7 @@ async fn eager_workflow_tasks_apply_only_on_what_the_instance_saw() {
 
     let (_, handoffs) = commit(start("e", now)).await;
     let first = workflow_task(&handoffs);
-    let (_, handoffs) = commit(Transition::CompleteWorkflowTask {
-        task: first.task,
-        workflow_id: "e".into(),
-        run: 1,
-        consumed_through: 1,
-        events: vec![
-            EventKind::WorkflowTaskCompleted {
-                consumed_through: 1,
-            },
-            scheduled(1),
-            scheduled(2),
-        ],
-        new_tasks: vec![activity(1), activity(2)],
-        cancelled: vec![],
-        current_step: None,
-        closing: None,
-        now,
-    })
-    .await;
+    let (_, handoffs) = commit(schedule(first.task, "e", 1, &[1, 2], None, now)).await;
     let pair = activities(&handoffs);
     assert_eq!(pair.len(), 2);
 
@@ -297,24 +276,7 @@ async fn eager_workflow_tasks_apply_only_on_what_the_instance_saw() {
     assert!(handoffs.is_empty(), "the pending task will see it");
 
     // The pending task runs and schedules a third activity (events 7, 8).
-    let (_, handoffs) = commit(Transition::CompleteWorkflowTask {
-        task: second.task,
-        workflow_id: "e".into(),
-        run: 1,
-        consumed_through: 6,
-        events: vec![
-            EventKind::WorkflowTaskCompleted {
-                consumed_through: 6,
-            },
-            scheduled(3),
-        ],
-        new_tasks: vec![activity(3)],
-        cancelled: vec![],
-        current_step: None,
-        closing: None,
-        now,
-    })
-    .await;
+    let (_, handoffs) = commit(schedule(second.task, "e", 6, &[3], None, now)).await;
     let third = activities(&handoffs);
     // Its outcome at 9 and the task it wakes, which completes the workflow.
     let closing = WorkflowTaskOutcome {

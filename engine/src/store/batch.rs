@@ -900,13 +900,14 @@ impl Batch {
     }
 
     /// Each transition's outcome and the tasks it handed off, once written.
-    pub(crate) fn finish(self) -> Vec<(Applied, Vec<Handoff>)> {
-        let mut outcomes = Vec::with_capacity(self.outcomes.len());
-        for (applied, slots) in &self.outcomes {
-            let handoffs = slots.iter().filter_map(|slot| self.handoff(slot)).collect();
-            outcomes.push((applied.clone(), handoffs));
-        }
-        outcomes
+    pub(crate) fn finish(mut self) -> Vec<(Applied, Vec<Handoff>)> {
+        std::mem::take(&mut self.outcomes)
+            .into_iter()
+            .map(|(applied, slots)| {
+                let handoffs = slots.iter().filter_map(|slot| self.handoff(slot)).collect();
+                (applied, handoffs)
+            })
+            .collect()
     }
 
     fn handoff(&self, slot: &Slot) -> Option<Handoff> {
