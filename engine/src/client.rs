@@ -341,7 +341,8 @@ impl Client {
                 return Ok(record);
             }
             tokio::select! {
-                _ = closed => {}
+                // The writer hands over the row it closed: no read back.
+                Ok(record) = closed => return Ok(record),
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}
                 _ = tokio::time::sleep_until(deadline) => {
                     return Err(Error::WrongState {

@@ -16,7 +16,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::store::{Applied, Handoff, LeaseGrant, Store, Transition};
+use crate::store::{Applied, ClosedWorkflow, Handoff, LeaseGrant, Store, Transition};
+use crate::workflow::WorkflowRecord;
 
 /// Most transitions committed together.
 const MAX_BATCH: usize = 512;
@@ -35,12 +36,13 @@ pub(crate) struct Leasing {
 /// Who waits in this process for which workflow to close.
 #[derive(Default)]
 pub(crate) struct Closings {
-    waiters: Mutex<HashMap<String, Vec<oneshot::Sender<()>>>>,
+    waiters: Mutex<HashMap<String, Vec<oneshot::Sender<WorkflowRecord>>>>,
 }
 
 impl Closings {
-    /// A receiver that resolves when this process closes workflow `id`.
-    pub(crate) fn subscribe(&self, id: &str) -> oneshot::Receiver<()> {
+    /// A receiver that resolves, with the closed workflow, when this process
+    /// closes workflow `id`.
+    pub(crate) fn subscribe(&self, id: &str) -> oneshot::Receiver<WorkflowRecord> {
         let (tx, rx) = oneshot::channel();
         let mut waiters = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
         waiters
@@ -51,10 +53,21 @@ impl Closings {
         rx
     }
 
-    fn closed(&self, id: &str) {
-        let mut waiters = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
-        for waiter in waiters.remove(id).unwrap_or_default() {
-            let _ = waiter.send(());
+    fn closed(&self, closed: ClosedWorkflow) {
+        let waiters = {
+            let mut waiters = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
+            waiters.remove(closed.id()).unwrap_or_default()
+        };
+        if waiters.is_empty() {
+            return;
+        }
+        // Decoded only when someone waits; a row that does not decode is
+        // left to the waiters' own read, which reports why.
+        let Ok(record) = closed.into_record() else {
+            return;
+        };
+        for waiter in waiters {
+            let _ = waiter.send(record.clone());
         }
     }
 }
@@ -178,13 +191,13 @@ async fn write_loop(
         // activity gets to cache its instance before the activity (which
         // may finish at once) looks for it to run the next task eagerly.
         let mut handed = Vec::new();
-        for ((transition, reply), outcome) in transitions.iter().zip(replies).zip(outcomes) {
-            let outcome = outcome.map(|(applied, handoffs)| {
-                handed.extend(handoffs);
-                if let Some(id) = closed_by(transition, &applied) {
-                    closings.closed(id);
+        for (reply, outcome) in replies.into_iter().zip(outcomes) {
+            let outcome = outcome.map(|outcome| {
+                handed.extend(outcome.handoffs);
+                if let Some(closed) = outcome.closed {
+                    closings.closed(closed);
                 }
-                applied
+                outcome.applied
             });
             let _ = reply.send(outcome);
         }
@@ -196,27 +209,5 @@ async fn write_loop(
         if wake_workers {
             work.send_modify(|n| *n = n.wrapping_add(1));
         }
-    }
-}
-
-/// The workflow a transition closed, if it did.
-fn closed_by<'a>(transition: &'a Transition, applied: &Applied) -> Option<&'a str> {
-    match (transition, applied) {
-        (
-            Transition::CompleteWorkflowTask {
-                workflow_id,
-                closing: Some(_),
-                ..
-            },
-            Applied::Appended { .. },
-        ) => Some(workflow_id),
-        (
-            Transition::CompleteActivityEagerly {
-                workflow_id, then, ..
-            },
-            Applied::Appended { .. },
-        ) if then.closing.is_some() => Some(workflow_id),
-        (Transition::Terminate { id, .. }, Applied::Done) => Some(id),
-        _ => None,
     }
 }

@@ -5,7 +5,8 @@ mod common;
 use chrono::Duration as Span;
 use engine::clock::Clock;
 use engine::store::{
-    Applied, Handoff, LeaseGrant, NewTask, TaskRef, Transition, WorkflowTask, WorkflowTaskOutcome,
+    Applied, Handoff, LeaseGrant, NewTask, Outcome, TaskRef, Transition, WorkflowTask,
+    WorkflowTaskOutcome,
 };
 use engine::{ActivityOptions, EventKind, Timestamp};
 
@@ -99,20 +100,24 @@ async fn transitions_in_one_batch_see_each_other_in_order() {
         )
         .await
         .unwrap();
-    let applied: Vec<_> = outcomes.iter().map(|(a, _)| a.clone()).collect();
+    let applied: Vec<_> = outcomes.iter().map(|o| o.applied.clone()).collect();
     assert_eq!(applied[0], Applied::NotFound);
     assert_eq!(applied[1], Applied::Started { run: 1 });
     assert!(matches!(&applied[2], Applied::AlreadyExists(w) if w.id == "a"));
     assert_eq!(applied[3], Applied::Started { run: 1 });
     assert_eq!(applied[4], Applied::Done);
     // b's workflow task, created and dropped in the batch, is not handed off.
-    assert!(outcomes[3].1.is_empty(), "{:?}", outcomes[3].1);
+    assert!(
+        outcomes[3].handoffs.is_empty(),
+        "{:?}",
+        outcomes[3].handoffs
+    );
     assert_eq!(
         store.workflow("b").await.unwrap().unwrap().status,
         engine::WorkflowStatus::Terminated
     );
     // a's first task carries the event that made it.
-    let first = workflow_task(&outcomes[1].1);
+    let first = workflow_task(&outcomes[1].handoffs);
     assert!(matches!(
         first.new_events.as_slice(),
         [e] if e.id == 1 && matches!(e.kind, EventKind::WorkflowStarted { .. })
@@ -134,7 +139,7 @@ async fn transitions_in_one_batch_see_each_other_in_order() {
         .await
         .unwrap();
     let activities: Vec<_> = outcomes[0]
-        .1
+        .handoffs
         .iter()
         .map(|h| match h {
             Handoff::Activity(a) => a.clone(),
@@ -158,7 +163,7 @@ async fn transitions_in_one_batch_see_each_other_in_order() {
         .commit_leasing(&[complete(0)], Some(&lease))
         .await
         .unwrap();
-    let second = workflow_task(&outcomes[0].1);
+    let second = workflow_task(&outcomes[0].handoffs);
     assert_eq!(second.new_events.first().map(|e| e.id), Some(5));
 
     // One batch: that task completes (dropping its row) and the second
@@ -173,10 +178,13 @@ async fn transitions_in_one_batch_see_each_other_in_order() {
         )
         .await
         .unwrap();
-    assert_eq!(outcomes[0].0, Applied::Appended { first_event_id: 6 });
-    assert!(outcomes[0].1.is_empty(), "its inputs were all consumed");
-    assert_eq!(outcomes[1].0, Applied::Done);
-    let third = workflow_task(&outcomes[1].1);
+    assert_eq!(outcomes[0].applied, Applied::Appended { first_event_id: 6 });
+    assert!(
+        outcomes[0].handoffs.is_empty(),
+        "its inputs were all consumed"
+    );
+    assert_eq!(outcomes[1].applied, Applied::Done);
+    let third = workflow_task(&outcomes[1].handoffs);
     assert_ne!(third.task.id, second.task.id);
     assert!(matches!(
         third.new_events.as_slice(),
@@ -257,26 +265,30 @@ async fn eager_workflow_tasks_apply_only_on_what_the_instance_saw() {
         closing: None,
     };
 
-    let (_, handoffs) = commit(start("e", now)).await;
+    let Outcome { handoffs, .. } = commit(start("e", now)).await;
     let first = workflow_task(&handoffs);
-    let (_, handoffs) = commit(schedule(first.task, "e", 1, &[1, 2], None, now)).await;
+    let Outcome { handoffs, .. } = commit(schedule(first.task, "e", 1, &[1, 2], None, now)).await;
     let pair = activities(&handoffs);
     assert_eq!(pair.len(), 2);
 
     // The instance expected its outcome at 9, but the next event is 5: only
     // the outcome lands, with a workflow task carrying it.
-    let (applied, handoffs) = commit(eager(&pair[0], 9, nothing())).await;
+    let Outcome {
+        applied, handoffs, ..
+    } = commit(eager(&pair[0], 9, nothing())).await;
     assert_eq!(applied, Applied::Done);
     let second = workflow_task(&handoffs);
     assert_eq!(second.new_events.first().map(|e| e.id), Some(5));
 
     // Right position (6), but that workflow task is pending: outcome only.
-    let (applied, handoffs) = commit(eager(&pair[1], 6, nothing())).await;
+    let Outcome {
+        applied, handoffs, ..
+    } = commit(eager(&pair[1], 6, nothing())).await;
     assert_eq!(applied, Applied::Done);
     assert!(handoffs.is_empty(), "the pending task will see it");
 
     // The pending task runs and schedules a third activity (events 7, 8).
-    let (_, handoffs) = commit(schedule(second.task, "e", 6, &[3], None, now)).await;
+    let Outcome { handoffs, .. } = commit(schedule(second.task, "e", 6, &[3], None, now)).await;
     let third = activities(&handoffs);
     // Its outcome at 9 and the task it wakes, which completes the workflow.
     let closing = WorkflowTaskOutcome {
@@ -295,11 +307,21 @@ async fn eager_workflow_tasks_apply_only_on_what_the_instance_saw() {
         }),
         ..nothing()
     };
-    let (applied, handoffs) = commit(eager(&third[0], 9, closing)).await;
+    let Outcome {
+        applied,
+        handoffs,
+        closed,
+    } = commit(eager(&third[0], 9, closing)).await;
     assert_eq!(applied, Applied::Appended { first_event_id: 10 });
     assert!(handoffs.is_empty());
     let record = store.workflow("e").await.unwrap().unwrap();
     assert_eq!(record.status, engine::WorkflowStatus::Completed);
+    // The commit hands back the row it closed, as a read would show it.
+    let closed = closed
+        .expect("the close is reported")
+        .into_record()
+        .unwrap();
+    assert_eq!(closed, record);
     let history = store.history("e", 1, 0).await.unwrap();
     assert_eq!(
         history.iter().map(|e| e.id).collect::<Vec<_>>(),

@@ -18,6 +18,8 @@ struct World {
     charge: AtomicU32,
     ship: AtomicU32,
     charge_declines: AtomicBool,
+    /// The next charge fails, retryably.
+    charge_fails_once: AtomicBool,
 }
 
 async fn order(ctx: WorkflowContext, _: ()) -> Result<String, WorkflowError> {
@@ -45,7 +47,9 @@ fn engine(
             let w = w2.clone();
             async move {
                 w.charge.fetch_add(1, Ordering::SeqCst);
-                if w.charge_declines.load(Ordering::SeqCst) {
+                if w.charge_fails_once.swap(false, Ordering::SeqCst) {
+                    Err(ActivityError::retryable("card network unreachable"))
+                } else if w.charge_declines.load(Ordering::SeqCst) {
                     Err(ActivityError::non_retryable("CardDeclined", "declined"))
                 } else {
                     Ok(())
@@ -430,5 +434,42 @@ async fn wait_closed_rides_out_transient_read_errors() {
     assert!(err.is_transient(), "{err}");
     assert!(started.elapsed() < Duration::from_secs(5));
     store.failing_reads.store(0, Ordering::SeqCst);
+    engine.shutdown().await;
+}
+
+/// A workflow that closes in this process is handed to `wait_closed` by the
+/// commit that closed it: one read (the look before waiting), not two.
+#[tokio::test]
+async fn wait_closed_takes_the_closed_workflow_from_the_commit() {
+    let db = common::TestDb::new().await;
+    let store = Arc::new(common::Instrumented::new(common::store(&db).await));
+    let world = Arc::new(World::default());
+    // The charge's first attempt fails and the retry waits 300 ms, so the
+    // workflow still runs when the wait begins.
+    world.charge_fails_once.store(true, Ordering::SeqCst);
+    let charge = ActivityOptions {
+        retry: RetryPolicy {
+            initial_interval: Duration::from_millis(300),
+            ..RetryPolicy::default()
+        },
+        ..ActivityOptions::default()
+    };
+    let engine = engine(store.clone(), world.clone(), charge);
+    let client = engine.client();
+    client.start("order", "handed", &()).await.unwrap();
+    let reads_before = store.workflow_reads.load(Ordering::SeqCst);
+    let done = client
+        .wait_closed("handed", Duration::from_secs(10))
+        .await
+        .unwrap();
+    let reads = store.workflow_reads.load(Ordering::SeqCst) - reads_before;
+    assert_eq!(
+        world.charge.load(Ordering::SeqCst),
+        2,
+        "it waited for the retry"
+    );
+    assert_eq!(reads, 1, "only the look before waiting reads the row");
+    assert_eq!(done.status, WorkflowStatus::Completed);
+    assert_eq!(done, client.get("handed").await.unwrap());
     engine.shutdown().await;
 }

@@ -27,8 +27,8 @@ use crate::error::{Error, Result};
 use crate::history::{Event, EventKind, Failure};
 use crate::store::rows::{TaskRow, WorkflowRow, json, retry_mode_str, to_json};
 use crate::store::{
-    ActivityTask, Applied, Closing, Handoff, LeaseGrant, NewTask, TaskKind, TaskRef, Transition,
-    WorkflowTask,
+    ActivityTask, Applied, ClosedWorkflow, Closing, Handoff, LeaseGrant, NewTask, Outcome,
+    TaskKind, TaskRef, Transition, WorkflowTask,
 };
 use crate::workflow::WorkflowStatus;
 
@@ -87,7 +87,10 @@ pub(crate) struct Batch {
     closed_runs: Vec<WorkflowRow>,
     counts: HashMap<&'static str, i64>,
     minutes: HashMap<(i64, &'static str), i64>,
-    outcomes: Vec<(Applied, Vec<Slot>)>,
+    /// Per transition: what it did, its hand-offs, the workflow it closed.
+    outcomes: Vec<(Applied, Vec<Slot>, Option<String>)>,
+    /// The workflow the transition being applied closed.
+    closing: Option<String>,
 }
 
 /// The outcome label a started run is counted under per minute.
@@ -174,6 +177,7 @@ impl Batch {
             counts: HashMap::new(),
             minutes: HashMap::new(),
             outcomes: Vec::new(),
+            closing: None,
         };
         for row in tasks {
             let kind = task_kind(&row.kind)?;
@@ -191,7 +195,8 @@ impl Batch {
         for transition in transitions {
             let mut slots = Vec::new();
             let applied = self.apply(transition, lease, &mut slots)?;
-            self.outcomes.push((applied, slots));
+            let closed = self.closing.take();
+            self.outcomes.push((applied, slots, closed));
         }
         Ok(())
     }
@@ -354,6 +359,7 @@ impl Batch {
     }
 
     fn close(&mut self, id: &str, closing: &Closing, now: i64) -> Result<()> {
+        self.closing = Some(id.to_string());
         let head = self.head_mut(id)?;
         head.status = closing.status.as_str().to_string();
         head.result = closing.result.as_ref().map(to_json);
@@ -900,12 +906,18 @@ impl Batch {
     }
 
     /// Each transition's outcome and the tasks it handed off, once written.
-    pub(crate) fn finish(mut self) -> Vec<(Applied, Vec<Handoff>)> {
+    pub(crate) fn finish(mut self) -> Vec<Outcome> {
         std::mem::take(&mut self.outcomes)
             .into_iter()
-            .map(|(applied, slots)| {
-                let handoffs = slots.iter().filter_map(|slot| self.handoff(slot)).collect();
-                (applied, handoffs)
+            .map(|(applied, slots, closed)| Outcome {
+                applied,
+                handoffs: slots.iter().filter_map(|slot| self.handoff(slot)).collect(),
+                // As the batch left it: a later transition may have retried
+                // the run, and then it is not closed any more.
+                closed: closed
+                    .and_then(|id| self.heads.get(&id))
+                    .filter(|row| row.closed_at.is_some())
+                    .map(|row| ClosedWorkflow(row.clone())),
             })
             .collect()
     }

@@ -332,6 +332,33 @@ pub enum Handoff {
     Activity(ActivityTask),
 }
 
+/// What committing one transition did, as [`Store::commit_leasing`] answers.
+#[derive(Debug)]
+pub struct Outcome {
+    pub applied: Applied,
+    /// The tasks it created (or re-leased) under the caller's lease.
+    pub handoffs: Vec<Handoff>,
+    /// The workflow as the commit left it, when the transition closed its
+    /// run: whoever waits for the close in this process need not read it.
+    pub closed: Option<ClosedWorkflow>,
+}
+
+/// A workflow row a commit closed, decoded only if someone wants it.
+#[derive(Debug, Clone)]
+pub struct ClosedWorkflow(rows::WorkflowRow);
+
+impl ClosedWorkflow {
+    /// The workflow's id.
+    pub fn id(&self) -> &str {
+        &self.0.id
+    }
+
+    /// The workflow as [`crate::Client::get`] would show it.
+    pub fn into_record(self) -> Result<WorkflowRecord> {
+        self.0.into_record()
+    }
+}
+
 /// Which pending activities to list.
 #[derive(Debug, Clone, Default)]
 pub struct ActivityQuery {
@@ -346,18 +373,18 @@ pub struct ActivityQuery {
 pub trait Store: Send + Sync + 'static {
     /// Applies each transition in its own all-or-nothing unit, all in as few
     /// database commits as the backend can (ideally one). Returns one
-    /// [`Applied`] per transition, in order, with the tasks it created that
+    /// [`Outcome`] per transition, in order, with the tasks it created that
     /// `lease` leased to the caller. An `Err` means none was applied.
     async fn commit_leasing(
         &self,
         batch: &[Transition],
         lease: Option<&LeaseGrant>,
-    ) -> Result<Vec<(Applied, Vec<Handoff>)>>;
+    ) -> Result<Vec<Outcome>>;
 
     /// [`Store::commit_leasing`] without leasing anything to the caller.
     async fn commit(&self, batch: &[Transition]) -> Result<Vec<Applied>> {
         let outcomes = self.commit_leasing(batch, None).await?;
-        Ok(outcomes.into_iter().map(|(applied, _)| applied).collect())
+        Ok(outcomes.into_iter().map(|o| o.applied).collect())
     }
 
     /// Leases up to `limit` due workflow tasks (visible, not leased or lease

@@ -164,7 +164,7 @@ impl PostgresStore {
         &self,
         batch: &[super::Transition],
         lease: Option<&super::LeaseGrant>,
-    ) -> Result<Vec<(super::Applied, Vec<super::Handoff>)>> {
+    ) -> Result<Vec<super::Outcome>> {
         super::postgres_commit::commit(&self.pool, batch, lease).await
     }
 }

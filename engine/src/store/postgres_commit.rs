@@ -17,7 +17,7 @@ use crate::store::batch::Batch;
 use crate::store::rows::{
     INSERT_RUN, TASK_COLUMNS, TaskRow, UPDATE_WORKFLOW, WORKFLOW_COLUMNS, WorkflowRow, to_json,
 };
-use crate::store::{Applied, Handoff, LeaseGrant, Transition};
+use crate::store::{LeaseGrant, Outcome, Transition};
 
 /// Rows per counter; readers sum them.
 const COUNTER_SHARDS: u8 = 16;
@@ -27,7 +27,7 @@ pub(crate) async fn commit(
     pool: &PgPool,
     batch: &[Transition],
     lease: Option<&LeaseGrant>,
-) -> Result<Vec<(Applied, Vec<Handoff>)>> {
+) -> Result<Vec<Outcome>> {
     // A commit holds the counter rows it updates until it ends: batches
     // committing at once (this process's writers, other processes) add to
     // one of several rows per counter, so that they rarely queue on one.

@@ -49,7 +49,7 @@ macro_rules! sql_store {
                 EventRow, RunRow, TASK_COLUMNS, TaskRow, WORKFLOW_COLUMNS, WorkflowRow,
             };
             use $crate::store::{
-                ActivityQuery, ActivityTask, Applied, DueTimer, Handoff, LeaseGrant, Store, TaskKind,
+                ActivityQuery, ActivityTask, DueTimer, LeaseGrant, Outcome, Store, TaskKind,
                 TaskRef, Transition, WorkflowTask,
             };
             use $crate::workflow::{
@@ -129,7 +129,7 @@ macro_rules! sql_store {
                     &self,
                     batch: &[Transition],
                     lease: Option<&LeaseGrant>,
-                ) -> Result<Vec<(Applied, Vec<Handoff>)>> {
+                ) -> Result<Vec<Outcome>> {
                     let outcomes = self.commit_batch(batch, lease).await?;
                     self.committed(batch);
                     Ok(outcomes)

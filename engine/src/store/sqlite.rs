@@ -92,7 +92,7 @@ impl SqliteStore {
         &self,
         batch: &[super::Transition],
         lease: Option<&super::LeaseGrant>,
-    ) -> Result<Vec<(super::Applied, Vec<super::Handoff>)>> {
+    ) -> Result<Vec<super::Outcome>> {
         self.committer.commit(batch, lease).await
     }
 

@@ -23,9 +23,9 @@ use crate::store::batch::Batch;
 use crate::store::rows::{
     INSERT_RUN, TASK_COLUMNS, TaskRow, UPDATE_WORKFLOW, WORKFLOW_COLUMNS, WorkflowRow, to_json,
 };
-use crate::store::{Applied, Handoff, LeaseGrant, Transition};
+use crate::store::{LeaseGrant, Outcome, Transition};
 
-type Outcomes = Vec<(Applied, Vec<Handoff>)>;
+type Outcomes = Vec<Outcome>;
 
 struct Job {
     batch: Vec<Transition>,

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use engine::store::{
-    ActivityQuery, ActivityTask, Applied, DueTimer, Handoff, LeaseGrant, Store, TaskKind, TaskRef,
+    ActivityQuery, ActivityTask, Applied, DueTimer, LeaseGrant, Outcome, Store, TaskKind, TaskRef,
     Transition, WorkflowTask,
 };
 use engine::{
@@ -23,6 +23,8 @@ pub struct Instrumented {
     pub eager_commits: AtomicU64,
     /// Reads of `Store::workflow` still to fail.
     pub failing_reads: AtomicU32,
+    /// Reads of `Store::workflow`, failed or not.
+    pub workflow_reads: AtomicU64,
 }
 
 impl Instrumented {
@@ -32,6 +34,7 @@ impl Instrumented {
             events_read: AtomicU64::new(0),
             eager_commits: AtomicU64::new(0),
             failing_reads: AtomicU32::new(0),
+            workflow_reads: AtomicU64::new(0),
         }
     }
 }
@@ -42,11 +45,11 @@ impl Store for Instrumented {
         &self,
         batch: &[Transition],
         lease: Option<&LeaseGrant>,
-    ) -> engine::Result<Vec<(Applied, Vec<Handoff>)>> {
+    ) -> engine::Result<Vec<Outcome>> {
         let outcomes = self.inner.commit_leasing(batch, lease).await?;
-        let eager = batch.iter().zip(&outcomes).filter(|(t, (applied, _))| {
+        let eager = batch.iter().zip(&outcomes).filter(|(t, outcome)| {
             matches!(t, Transition::CompleteActivityEagerly { .. })
-                && matches!(applied, Applied::Appended { .. })
+                && matches!(outcome.applied, Applied::Appended { .. })
         });
         self.eager_commits
             .fetch_add(eager.count() as u64, Ordering::SeqCst);
@@ -80,6 +83,7 @@ impl Store for Instrumented {
         self.inner.next_due(kind).await
     }
     async fn workflow(&self, id: &str) -> engine::Result<Option<WorkflowRecord>> {
+        self.workflow_reads.fetch_add(1, Ordering::SeqCst);
         let fail = self
             .failing_reads
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
