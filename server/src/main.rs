@@ -5,6 +5,12 @@ use clap::Parser;
 use server::cli::{Cli, Command};
 use server::serve::{Server, init_tracing};
 
+// Workflow data moves as many small JSON values built and dropped on
+// several threads; glibc's allocator spent a tenth of the CPU on them
+// (`malloc_consolidate`, see BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
