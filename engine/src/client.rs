@@ -77,6 +77,11 @@ impl Client {
             workflow_type: workflow_type.to_string(),
             message,
         })?;
+        let now = self.shared.clock.now();
+        let (first_task, ran) = self
+            .shared
+            .first_workflow_task(entry, workflow_type, id, &input, now)
+            .unzip();
         let applied = self
             .shared
             .writer
@@ -84,11 +89,15 @@ impl Client {
                 id: id.to_string(),
                 workflow_type: workflow_type.to_string(),
                 input,
-                now: self.shared.clock.now(),
+                first_task,
+                now,
             })
             .await?;
         match applied {
             Applied::Started { run } => {
+                if let Some(ran) = ran {
+                    self.shared.after_first_workflow_task(ran);
+                }
                 metrics::counter!("steadfast_workflows_started_total", "type" => workflow_type.to_string())
                     .increment(1);
                 Ok(Start::Started {

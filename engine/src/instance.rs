@@ -18,7 +18,7 @@ use crate::clock::Timestamp;
 use crate::context::{State, WorkflowContext, lock};
 use crate::history::{Event, EventKind, Failure};
 use crate::registry::WorkflowFn;
-use crate::store::{Closing, NewTask};
+use crate::store::{Closing, NewTask, WorkflowTaskOutcome};
 use crate::workflow::WorkflowStatus;
 
 type WorkflowFuture = Pin<Box<dyn Future<Output = Result<Value, Failure>> + Send>>;
@@ -33,6 +33,20 @@ pub(crate) struct Activation {
     pub(crate) cancelled: Vec<u32>,
     pub(crate) current_step: Option<String>,
     pub(crate) closing: Option<Closing>,
+}
+
+impl Activation {
+    /// The decisions, for a transition that commits them with the event
+    /// they were made on.
+    pub(crate) fn into_outcome(self) -> WorkflowTaskOutcome {
+        WorkflowTaskOutcome {
+            events: self.events,
+            new_tasks: self.new_tasks,
+            cancelled: self.cancelled,
+            current_step: self.current_step,
+            closing: self.closing,
+        }
+    }
 }
 
 pub(crate) struct Instance {

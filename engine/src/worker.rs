@@ -10,11 +10,11 @@ use futures::FutureExt;
 use tokio::sync::{Semaphore, watch};
 
 use crate::activity::{ActivityContext, ActivityError};
-use crate::clock::Clock;
+use crate::clock::{Clock, Timestamp};
 use crate::error::Result;
 use crate::history::{Event, EventKind, Failure};
 use crate::instance::Instance;
-use crate::registry::Registry;
+use crate::registry::{Registry, WorkflowEntry};
 use crate::store::{
     ActivityTask, Applied, Closing, Handoff, Store, TaskKind, Transition, WorkflowTask,
     WorkflowTaskOutcome,
@@ -59,6 +59,16 @@ impl Default for WorkerConfig {
             identity: format!("worker-{}", uuid::Uuid::new_v4()),
         }
     }
+}
+
+/// A workflow task run ahead of its commit, to cache once it committed.
+pub(crate) struct RanTask {
+    key: (String, u32),
+    instance: Instance,
+    /// Events it appends.
+    appended: u64,
+    closed_as: Option<WorkflowStatus>,
+    started: std::time::Instant,
 }
 
 /// What the loops share.
@@ -149,6 +159,64 @@ impl Shared {
             instance.own = first_event_id..first_event_id + appended;
             self.put_cached(key, instance);
         }
+    }
+
+    /// Eager start: runs a new workflow's first task on its `WorkflowStarted`
+    /// event before the start commits, so that the start and the task's
+    /// decisions commit as one transition and no workflow task is stored or
+    /// claimed. Only a process that runs workers does this (it keeps the
+    /// instance for the next task); others leave the task to the workers.
+    pub(crate) fn first_workflow_task(
+        &self,
+        entry: &WorkflowEntry,
+        workflow_type: &str,
+        id: &str,
+        input: &serde_json::Value,
+        now: Timestamp,
+    ) -> Option<(WorkflowTaskOutcome, RanTask)> {
+        if !self.config.enabled {
+            return None;
+        }
+        let started = std::time::Instant::now();
+        let mut instance = Instance::new(
+            workflow_type.to_string(),
+            id.to_string(),
+            1,
+            self.registry.activity_options.clone(),
+        );
+        let event = Event {
+            id: 1,
+            time: now,
+            kind: EventKind::WorkflowStarted {
+                workflow_type: workflow_type.to_string(),
+                input: input.clone(),
+                retry_of_run: None,
+                resume: Vec::new(),
+            },
+        };
+        let activation = instance.advance(&entry.run, std::slice::from_ref(&event), now);
+        let ran = RanTask {
+            key: (id.to_string(), 1),
+            appended: activation.events.len() as u64,
+            closed_as: activation.closing.as_ref().map(|c| c.status),
+            instance,
+            started,
+        };
+        Some((activation.into_outcome(), ran))
+    }
+
+    /// Caches the instance of an eager start's first task once the start
+    /// committed (its events follow `WorkflowStarted`, event 1).
+    pub(crate) fn after_first_workflow_task(&self, ran: RanTask) {
+        let applied = Applied::Appended { first_event_id: 2 };
+        self.after_workflow_task(
+            ran.key,
+            ran.instance,
+            &applied,
+            ran.appended,
+            ran.closed_as,
+            ran.started,
+        );
     }
 
     fn is_shutting_down(&self) -> bool {
@@ -559,13 +627,7 @@ async fn complete_activity(
             run,
             outcome,
             outcome_id,
-            then: WorkflowTaskOutcome {
-                events: activation.events,
-                new_tasks: activation.new_tasks,
-                cancelled: activation.cancelled,
-                current_step: activation.current_step,
-                closing: activation.closing,
-            },
+            then: activation.into_outcome(),
             now,
         })
         .await?;

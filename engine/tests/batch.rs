@@ -15,6 +15,7 @@ fn start(id: &str, now: Timestamp) -> Transition {
         id: id.into(),
         workflow_type: "w".into(),
         input: serde_json::json!({"id": id}),
+        first_task: None,
         now,
     }
 }
@@ -344,4 +345,72 @@ async fn eager_workflow_tasks_apply_only_on_what_the_instance_saw() {
             .is_empty(),
         "no workflow task was created for the eager one"
     );
+}
+
+/// Eager start: the start and its first workflow task's decisions commit as
+/// one transition; no workflow task is left, the activities are handed
+/// over, and a second start of the id records nothing of its own task.
+#[tokio::test]
+async fn eager_start_records_the_first_task_with_the_start() {
+    let db = common::TestDb::new().await;
+    let store = common::store(&db).await;
+    let now = common::manual_clock().now();
+    let lease = LeaseGrant {
+        token: "me:1".into(),
+        until: now + Span::seconds(30),
+    };
+    let eager_start = |seqs: &[u32]| {
+        let mut events = vec![EventKind::WorkflowTaskCompleted {
+            consumed_through: 1,
+        }];
+        events.extend(seqs.iter().map(|seq| scheduled(*seq)));
+        let mut start = start("es", now);
+        if let Transition::Start { first_task, .. } = &mut start {
+            *first_task = Some(WorkflowTaskOutcome {
+                events,
+                new_tasks: seqs.iter().map(|seq| activity(*seq)).collect(),
+                cancelled: vec![],
+                current_step: Some("act".into()),
+                closing: None,
+            });
+        }
+        start
+    };
+    let outcomes = store
+        .commit_leasing(&[eager_start(&[1, 2]), eager_start(&[3])], Some(&lease))
+        .await
+        .unwrap();
+    assert_eq!(outcomes[0].applied, Applied::Started { run: 1 });
+    let seqs: Vec<u32> = outcomes[0]
+        .handoffs
+        .iter()
+        .map(|h| match h {
+            Handoff::Activity(a) => a.seq,
+            other => panic!("only activities are handed over, got {other:?}"),
+        })
+        .collect();
+    assert_eq!(seqs, [1, 2]);
+    assert!(matches!(outcomes[1].applied, Applied::AlreadyExists(_)));
+    assert!(outcomes[1].handoffs.is_empty());
+
+    let history = store.history("es", 1, 0).await.unwrap();
+    let kinds: Vec<_> = history.iter().map(|e| (e.id, e.kind.name())).collect();
+    assert_eq!(
+        kinds,
+        [
+            (1, "WorkflowStarted"),
+            (2, "WorkflowTaskCompleted"),
+            (3, "ActivityScheduled"),
+            (4, "ActivityScheduled"),
+        ]
+    );
+    let record = store.workflow("es").await.unwrap().unwrap();
+    assert_eq!(record.current_step.as_deref(), Some("act"));
+    assert_eq!(record.version, 4);
+    let later = now + Span::minutes(5);
+    let claimable = store
+        .claim_workflow_tasks("other", later, std::time::Duration::from_secs(30), 10)
+        .await
+        .unwrap();
+    assert!(claimable.is_empty(), "no workflow task: {claimable:?}");
 }

@@ -175,6 +175,7 @@ async fn one_bad_transition_does_not_undo_its_batch_neighbours() {
         id: id.into(),
         workflow_type: "w".into(),
         input: serde_json::Value::Null,
+        first_task: None,
         now,
     };
     let stale = Transition::ReleaseTask {

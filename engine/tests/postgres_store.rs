@@ -38,6 +38,7 @@ async fn start_workflows(store: &PostgresStore, n: usize) {
             id: format!("wf-{i:04}"),
             workflow_type: "t".into(),
             input: serde_json::json!(i),
+            first_task: None,
             now: now(),
         })
         .collect();
@@ -168,6 +169,7 @@ async fn a_commit_in_one_store_wakes_the_other() {
         id: format!("wf-{i}"),
         workflow_type: "t".into(),
         input: serde_json::Value::Null,
+        first_task: None,
         now: now(),
     };
 
@@ -213,6 +215,7 @@ async fn the_listener_reconnects_after_losing_its_connection() {
         id: format!("wf-{i}"),
         workflow_type: "t".into(),
         input: serde_json::Value::Null,
+        first_task: None,
         now: now(),
     };
     // Until b hears a.
@@ -369,6 +372,7 @@ async fn ids_compare_by_code_point_in_prefix_search_and_paging() {
             id: id.to_string(),
             workflow_type: "t".into(),
             input: serde_json::Value::Null,
+            first_task: None,
             now: now(),
         })
         .collect();

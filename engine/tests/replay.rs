@@ -217,8 +217,10 @@ async fn a_thousand_sequential_steps_cost_linear_history_reads() {
         read < STEPS / 10,
         "history events read: {read} for {STEPS} steps"
     );
-    // And each activity's outcome was committed with the workflow task it
-    // woke: the instance stayed cached in this process.
+    // The start committed with the first workflow task, and each activity's
+    // outcome with the workflow task it woke: the instance stayed cached in
+    // this process.
+    assert_eq!(counting.eager_starts.load(Ordering::SeqCst), 1);
     let eager = counting.eager_commits.load(Ordering::SeqCst);
     eprintln!("eager: {eager}");
     assert!(

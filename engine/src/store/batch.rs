@@ -28,7 +28,7 @@ use crate::history::{Event, EventKind, Failure};
 use crate::store::rows::{TaskRow, WorkflowRow, json, retry_mode_str, to_json};
 use crate::store::{
     ActivityTask, Applied, ClosedWorkflow, Closing, Handoff, LeaseGrant, NewTask, Outcome,
-    TaskKind, TaskRef, Transition, WorkflowTask,
+    TaskKind, TaskRef, Transition, WorkflowTask, WorkflowTaskOutcome,
 };
 use crate::workflow::WorkflowStatus;
 
@@ -48,6 +48,18 @@ struct Decided<'a> {
     cancelled: &'a [u32],
     current_step: &'a Option<String>,
     closing: &'a Option<Closing>,
+}
+
+impl<'a> From<&'a WorkflowTaskOutcome> for Decided<'a> {
+    fn from(outcome: &'a WorkflowTaskOutcome) -> Self {
+        Decided {
+            events: &outcome.events,
+            new_tasks: &outcome.new_tasks,
+            cancelled: &outcome.cancelled,
+            current_step: &outcome.current_step,
+            closing: &outcome.closing,
+        }
+    }
 }
 
 /// A task identified the way the table's unique key does.
@@ -74,6 +86,9 @@ enum Slot {
 /// The rows a batch touches and what it did to them.
 pub(crate) struct Batch {
     heads: HashMap<String, WorkflowRow>,
+    /// Each loaded row's indexed columns that may change (status,
+    /// created_at), as loaded.
+    indexed: HashMap<String, (String, i64)>,
     dirty: HashSet<String>,
     /// Inserted by this batch's `Start`s and not yet reached by them: to
     /// the transitions before its `Start`, such a workflow does not exist.
@@ -93,6 +108,16 @@ pub(crate) struct Batch {
     closing: Option<String>,
 }
 
+/// A workflow row a batch changed.
+pub(crate) struct Changed<'a> {
+    pub row: &'a WorkflowRow,
+    /// A column an index of `workflows` holds changed (a close or a retry),
+    /// so the update must maintain the indexes; most transitions only
+    /// append, and SQLite rewrites the entries of every index whose
+    /// columns an `UPDATE` sets, changed or not.
+    pub indexed: bool,
+}
+
 /// The outcome label a started run is counted under per minute.
 pub(crate) const STARTED: &str = "started";
 
@@ -108,6 +133,7 @@ impl Batch {
                 workflow_type,
                 input,
                 now,
+                ..
             } = transition
                 && seen.insert(id.as_str())
             {
@@ -165,6 +191,10 @@ impl Batch {
         created: Vec<String>,
     ) -> Result<Self> {
         let mut batch = Self {
+            indexed: heads
+                .iter()
+                .map(|h| (h.id.clone(), (h.status.clone(), h.created_at)))
+                .collect(),
             heads: heads.into_iter().map(|h| (h.id.clone(), h)).collect(),
             dirty: HashSet::new(),
             unborn: created.into_iter().collect(),
@@ -320,6 +350,16 @@ impl Batch {
             });
         }
         Ok((start..self.events.len(), last_input))
+    }
+
+    /// Appends an input the workflow task committed with it already saw, so
+    /// that no workflow task is needed for it.
+    fn append_seen(&mut self, id: &str, event: EventKind, now: i64) -> Result<()> {
+        let (_, last_input) = self.append(id, vec![event], now)?;
+        if let Some(last_input) = last_input {
+            self.head_mut(id)?.inputs_through = last_input;
+        }
+        Ok(())
     }
 
     /// Appends events and makes sure a workflow task will run for the
@@ -508,6 +548,7 @@ impl Batch {
                 id,
                 workflow_type,
                 input,
+                first_task,
                 now,
             } => {
                 if !self.unborn.remove(id) {
@@ -528,7 +569,13 @@ impl Batch {
                     retry_of_run: None,
                     resume: Vec::new(),
                 };
-                self.deliver(id, vec![started], now, lease, slots)?;
+                match first_task {
+                    None => self.deliver(id, vec![started], now, lease, slots)?,
+                    Some(first_task) => {
+                        self.append_seen(id, started, now)?;
+                        self.record(id, 1, first_task.into(), now, lease, slots)?;
+                    }
+                }
                 Ok(Applied::Started { run: 1 })
             }
             Transition::CompleteWorkflowTask {
@@ -646,18 +693,9 @@ impl Batch {
                     self.deliver(workflow_id, vec![outcome.clone()], now, lease, slots)?;
                     return Ok(Applied::Done);
                 }
-                let (_, last_input) = self.append(workflow_id, vec![outcome.clone()], now)?;
-                if let Some(last_input) = last_input {
-                    self.head_mut(workflow_id)?.inputs_through = last_input;
-                }
-                let decided = Decided {
-                    events: &then.events,
-                    new_tasks: &then.new_tasks,
-                    cancelled: &then.cancelled,
-                    current_step: &then.current_step,
-                    closing: &then.closing,
-                };
-                let first_event_id = self.record(workflow_id, run, decided, now, lease, slots)?;
+                self.append_seen(workflow_id, outcome.clone(), now)?;
+                let first_event_id =
+                    self.record(workflow_id, run, then.into(), now, lease, slots)?;
                 Ok(Applied::Appended { first_event_id })
             }
             Transition::RetryActivity {
@@ -869,11 +907,20 @@ impl Batch {
     }
 
     /// Workflow rows to write back.
-    pub(crate) fn changed_workflows(&self) -> Vec<&WorkflowRow> {
+    pub(crate) fn changed_workflows(&self) -> Vec<Changed<'_>> {
         let mut ids: Vec<&String> = self.dirty.iter().collect();
         ids.sort();
         ids.into_iter()
             .filter_map(|id| self.heads.get(id))
+            .map(|row| Changed {
+                row,
+                indexed: self
+                    .indexed
+                    .get(&row.id)
+                    .is_none_or(|(status, created_at)| {
+                        *status != row.status || *created_at != row.created_at
+                    }),
+            })
             .collect()
     }
 

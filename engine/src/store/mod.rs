@@ -110,7 +110,8 @@ pub enum NewTask {
     },
 }
 
-/// What a workflow task decided, for [`Transition::CompleteActivityEagerly`].
+/// What a workflow task decided, for the transitions that commit it with
+/// the event it ran on ([`Transition::Start`], [`Transition::CompleteActivityEagerly`]).
 #[derive(Debug, Clone)]
 pub struct WorkflowTaskOutcome {
     pub events: Vec<EventKind>,
@@ -137,6 +138,10 @@ pub enum Transition {
         id: String,
         workflow_type: String,
         input: Value,
+        /// Eager start: the starting process already ran the first workflow
+        /// task on the `WorkflowStarted` event; its decisions are recorded
+        /// in the same commit, and no workflow task is created.
+        first_task: Option<WorkflowTaskOutcome>,
         now: Timestamp,
     },
     /// A workflow task's outcome: append `events`, add `new_tasks`, drop the
@@ -273,6 +278,10 @@ impl Transition {
             Self::CompleteWorkflowTask { new_tasks, .. }
             | Self::CompleteActivityEagerly {
                 then: WorkflowTaskOutcome { new_tasks, .. },
+                ..
+            }
+            | Self::Start {
+                first_task: Some(WorkflowTaskOutcome { new_tasks, .. }),
                 ..
             } => new_tasks.iter().any(|t| matches!(t, NewTask::Timer { .. })),
             Self::ReleaseTask { .. }

@@ -15,12 +15,21 @@ use sqlx::{Connection, PgConnection, PgPool};
 use crate::error::Result;
 use crate::store::batch::Batch;
 use crate::store::rows::{
-    INSERT_RUN, TASK_COLUMNS, TaskRow, UPDATE_WORKFLOW, WORKFLOW_COLUMNS, WorkflowRow, to_json,
+    INSERT_RUN, TASK_COLUMNS, TaskRow, WORKFLOW_COLUMNS, WorkflowRow, to_json,
 };
 use crate::store::{LeaseGrant, Outcome, Transition};
 
 /// Rows per counter; readers sum them.
 const COUNTER_SHARDS: u8 = 16;
+
+/// The end of an insert of whole workflow rows that writes a batch's
+/// changed rows back (they exist: the batch loaded them).
+const UPDATE_WORKFLOW: &str = "ON CONFLICT (id) DO UPDATE SET run = excluded.run, \
+     status = excluded.status, result = excluded.result, error = excluded.error, \
+     cancel_requested = excluded.cancel_requested, current_step = excluded.current_step, \
+     retry_mode = excluded.retry_mode, version = excluded.version, \
+     inputs_through = excluded.inputs_through, created_at = excluded.created_at, \
+     updated_at = excluded.updated_at, closed_at = excluded.closed_at";
 
 /// Applies `batch` in one transaction; see [`Store::commit_leasing`](super::Store::commit_leasing).
 pub(crate) async fn commit(
@@ -171,7 +180,9 @@ async fn write(conn: &mut PgConnection, batch: &mut Batch, shard: i64) -> Result
             batch.assign_task_id((workflow_id, run, &kind, seq), id)?;
         }
     }
-    let workflows = batch.changed_workflows();
+    // PostgreSQL skips the index entries of values an update leaves alone
+    // (a HOT update) by itself: the whole row goes back.
+    let workflows: Vec<&WorkflowRow> = batch.changed_workflows().iter().map(|c| c.row).collect();
     if !workflows.is_empty() {
         let text =
             |f: fn(&WorkflowRow) -> String| workflows.iter().map(|w| f(w)).collect::<Vec<_>>();

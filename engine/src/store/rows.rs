@@ -19,15 +19,6 @@ use crate::workflow::{
 pub(crate) const WORKFLOW_COLUMNS: &str = "id, run, workflow_type, status, input, result, error, \
      cancel_requested, current_step, retry_mode, version, inputs_through, created_at, updated_at, closed_at";
 
-/// The end of an insert of whole workflow rows that writes a batch's
-/// changed rows back (they exist: the batch loaded them).
-pub(crate) const UPDATE_WORKFLOW: &str = "ON CONFLICT (id) DO UPDATE SET run = excluded.run, \
-     status = excluded.status, result = excluded.result, error = excluded.error, \
-     cancel_requested = excluded.cancel_requested, current_step = excluded.current_step, \
-     retry_mode = excluded.retry_mode, version = excluded.version, \
-     inputs_through = excluded.inputs_through, created_at = excluded.created_at, \
-     updated_at = excluded.updated_at, closed_at = excluded.closed_at";
-
 /// Summarises a closed run that a retry replaces. (`$n` placeholders: SQLite
 /// numbers them in order of appearance, as PostgreSQL does by value.)
 pub(crate) const INSERT_RUN: &str = "INSERT INTO workflow_runs \

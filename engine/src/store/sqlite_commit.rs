@@ -21,7 +21,7 @@ use tokio::sync::oneshot;
 use crate::error::{Error, Result};
 use crate::store::batch::Batch;
 use crate::store::rows::{
-    INSERT_RUN, TASK_COLUMNS, TaskRow, UPDATE_WORKFLOW, WORKFLOW_COLUMNS, WorkflowRow, to_json,
+    INSERT_RUN, TASK_COLUMNS, TaskRow, WORKFLOW_COLUMNS, WorkflowRow, to_json,
 };
 use crate::store::{LeaseGrant, Outcome, Transition};
 
@@ -209,17 +209,24 @@ fn write(tx: &rusqlite::Transaction<'_>, batch: &mut Batch) -> Result<()> {
     for ((workflow_id, run, kind, seq), id) in assigned {
         batch.assign_task_id((workflow_id, run, &kind, seq), id)?;
     }
-    let mut upsert_workflow = tx.prepare_cached(&format!(
-        "INSERT INTO workflows ({WORKFLOW_COLUMNS}) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) {UPDATE_WORKFLOW}"
-    ))?;
-    for w in batch.changed_workflows() {
-        upsert_workflow.execute(params![
+    // Two updates: most transitions change no column an index holds, and
+    // SQLite rewrites the entries of every index whose columns an update
+    // sets, changed or not.
+    let mut update_workflow = tx.prepare_cached(
+        "UPDATE workflows SET run = ?2, result = ?3, error = ?4, cancel_requested = ?5, \
+         current_step = ?6, retry_mode = ?7, version = ?8, inputs_through = ?9, \
+         updated_at = ?10, closed_at = ?11 WHERE id = ?1",
+    )?;
+    let mut update_indexed = tx.prepare_cached(
+        "UPDATE workflows SET run = ?2, result = ?3, error = ?4, cancel_requested = ?5, \
+         current_step = ?6, retry_mode = ?7, version = ?8, inputs_through = ?9, \
+         updated_at = ?10, closed_at = ?11, status = ?12, created_at = ?13 WHERE id = ?1",
+    )?;
+    for changed in batch.changed_workflows() {
+        let w = changed.row;
+        let common = params![
             w.id,
             w.run,
-            w.workflow_type,
-            w.status,
-            w.input,
             w.result,
             w.error,
             w.cancel_requested,
@@ -227,10 +234,22 @@ fn write(tx: &rusqlite::Transaction<'_>, batch: &mut Batch) -> Result<()> {
             w.retry_mode,
             w.version,
             w.inputs_through,
-            w.created_at,
             w.updated_at,
             w.closed_at
-        ])?;
+        ];
+        let updated = if changed.indexed {
+            let mut all = common.to_vec();
+            all.extend(params![w.status, w.created_at]);
+            update_indexed.execute(all.as_slice())?
+        } else {
+            update_workflow.execute(common)?
+        };
+        if updated != 1 {
+            return Err(Error::Corrupt(format!(
+                "workflow `{}` left the batch",
+                w.id
+            )));
+        }
     }
     let mut insert_run = tx.prepare_cached(INSERT_RUN)?;
     for r in batch.closed_runs() {

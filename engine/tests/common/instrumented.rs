@@ -21,6 +21,8 @@ pub struct Instrumented {
     pub events_read: AtomicU64,
     /// Activity outcomes committed together with the next workflow task.
     pub eager_commits: AtomicU64,
+    /// Starts committed together with their first workflow task.
+    pub eager_starts: AtomicU64,
     /// Reads of `Store::workflow` still to fail.
     pub failing_reads: AtomicU32,
     /// Reads of `Store::workflow`, failed or not.
@@ -33,6 +35,7 @@ impl Instrumented {
             inner,
             events_read: AtomicU64::new(0),
             eager_commits: AtomicU64::new(0),
+            eager_starts: AtomicU64::new(0),
             failing_reads: AtomicU32::new(0),
             workflow_reads: AtomicU64::new(0),
         }
@@ -53,6 +56,17 @@ impl Store for Instrumented {
         });
         self.eager_commits
             .fetch_add(eager.count() as u64, Ordering::SeqCst);
+        let eager_starts = batch.iter().zip(&outcomes).filter(|(t, outcome)| {
+            matches!(
+                t,
+                Transition::Start {
+                    first_task: Some(_),
+                    ..
+                }
+            ) && matches!(outcome.applied, Applied::Started { .. })
+        });
+        self.eager_starts
+            .fetch_add(eager_starts.count() as u64, Ordering::SeqCst);
         Ok(outcomes)
     }
     async fn claim_workflow_tasks(
