@@ -19,6 +19,7 @@ use crate::workflow::{
     Counts, Cursor, Description, ListFilter, ListPage, MinuteCounts, PendingActivity, PendingTimer,
     RetryMode, WorkflowRecord, WorkflowStatus,
 };
+use crate::writer::Subscription;
 
 /// Longest workflow id accepted.
 pub const MAX_ID_LEN: usize = 256;
@@ -29,6 +30,15 @@ pub enum Start {
     /// A new workflow was created (run 1).
     Started { id: String, run: u32 },
     /// The id exists; nothing was created. The existing workflow is returned.
+    AlreadyStarted(Box<WorkflowRecord>),
+}
+
+/// The answer to [`Client::execute`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Execution {
+    /// The workflow this call started ended like this.
+    Closed(Box<WorkflowRecord>),
+    /// The id exists; nothing was created and nothing awaited.
     AlreadyStarted(Box<WorkflowRecord>),
 }
 
@@ -332,31 +342,83 @@ impl Client {
     /// look at the store every second. A transient read error (a lost
     /// connection, see [`Error::is_transient`]) is retried until the deadline.
     pub async fn wait_closed(&self, id: &str, timeout: Duration) -> Result<WorkflowRecord> {
+        self.wait(id, timeout, None).await
+    }
+
+    /// Starts workflow `workflow_type` under `id` and waits up to `timeout`
+    /// for it to end, as [`Client::start`] then [`Client::wait_closed`]
+    /// would, except that a workflow this call created is not read back
+    /// before waiting (it runs: the wait began before the start committed).
+    /// An existing id is answered at once with
+    /// [`Execution::AlreadyStarted`], without waiting.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: engine::Client) -> Result<(), engine::Error> {
+    /// use engine::Execution;
+    /// use std::time::Duration;
+    /// let input = serde_json::json!({"item": "sku-1"});
+    /// match client.execute("process_order", "order-43", &input, Duration::from_secs(30)).await? {
+    ///     Execution::Closed(record) => println!("ended {}", record.status),
+    ///     Execution::AlreadyStarted(existing) => println!("already {}", existing.status),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn execute<I: Serialize>(
+        &self,
+        workflow_type: &str,
+        id: &str,
+        input: &I,
+        timeout: Duration,
+    ) -> Result<Execution> {
+        let subscription = self.shared.closings.subscribe(id);
+        match self.start(workflow_type, id, input).await? {
+            Start::Started { .. } => self
+                .wait(id, timeout, Some(subscription))
+                .await
+                .map(|record| Execution::Closed(Box::new(record))),
+            Start::AlreadyStarted(existing) => Ok(Execution::AlreadyStarted(existing)),
+        }
+    }
+
+    /// [`Client::wait_closed`]; `running` is a subscription taken while
+    /// the workflow was known to run, which saves the first look.
+    async fn wait(
+        &self,
+        id: &str,
+        timeout: Duration,
+        mut running: Option<Subscription<'_>>,
+    ) -> Result<WorkflowRecord> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            let closed = self.shared.closings.subscribe(id);
-            let record = match self.get(id).await {
-                Ok(record) => record,
-                // A lost connection (say, PostgreSQL restarting) says
-                // nothing about the workflow: look again until the deadline.
-                Err(e) if e.is_transient() && tokio::time::Instant::now() < deadline => {
-                    tracing::debug!(error = %e, id, "waiting for a workflow: read failed; retrying");
-                    tokio::time::sleep(TRANSIENT_PAUSE).await;
-                    continue;
+            let (mut subscription, status) = match running.take() {
+                Some(subscription) => (subscription, WorkflowStatus::Running),
+                None => {
+                    let subscription = self.shared.closings.subscribe(id);
+                    let record = match self.get(id).await {
+                        Ok(record) => record,
+                        // A lost connection (say, PostgreSQL restarting) says
+                        // nothing about the workflow: look again until the deadline.
+                        Err(e) if e.is_transient() && tokio::time::Instant::now() < deadline => {
+                            tracing::debug!(error = %e, id, "waiting for a workflow: read failed; retrying");
+                            tokio::time::sleep(TRANSIENT_PAUSE).await;
+                            continue;
+                        }
+                        Err(e) => return Err(e),
+                    };
+                    if record.status.is_closed() {
+                        return Ok(record);
+                    }
+                    (subscription, record.status)
                 }
-                Err(e) => return Err(e),
             };
-            if record.status.is_closed() {
-                return Ok(record);
-            }
             tokio::select! {
                 // The writer hands over the row it closed: no read back.
-                Ok(record) = closed => return Ok(record),
+                Ok(record) = &mut subscription.closed => return Ok(record),
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}
                 _ = tokio::time::sleep_until(deadline) => {
                     return Err(Error::WrongState {
                         id: id.to_string(),
-                        status: record.status,
+                        status,
                         message: format!("still running after {timeout:?}"),
                     });
                 }

@@ -32,7 +32,7 @@ pub mod workflow;
 mod writer;
 
 pub use activity::{ActivityContext, ActivityError, ActivityOptions};
-pub use client::{Client, Start};
+pub use client::{Client, Execution, Start};
 pub use clock::Timestamp;
 pub use context::{Step, StepError, WorkflowContext, WorkflowError};
 pub use engine::{Engine, EngineBuilder};

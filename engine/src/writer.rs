@@ -40,17 +40,17 @@ pub(crate) struct Closings {
 }
 
 impl Closings {
-    /// A receiver that resolves, with the closed workflow, when this process
-    /// closes workflow `id`.
-    pub(crate) fn subscribe(&self, id: &str) -> oneshot::Receiver<WorkflowRecord> {
+    /// A subscription that resolves, with the closed workflow, when this
+    /// process closes workflow `id`.
+    pub(crate) fn subscribe(&self, id: &str) -> Subscription<'_> {
         let (tx, rx) = oneshot::channel();
         let mut waiters = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
-        waiters
-            .entry(id.to_string())
-            .or_default()
-            .retain(|w| !w.is_closed());
         waiters.entry(id.to_string()).or_default().push(tx);
-        rx
+        Subscription {
+            closings: self,
+            id: id.to_string(),
+            closed: rx,
+        }
     }
 
     fn closed(&self, closed: ClosedWorkflow) {
@@ -68,6 +68,32 @@ impl Closings {
         };
         for waiter in waiters {
             let _ = waiter.send(record.clone());
+        }
+    }
+}
+
+/// One wait for a workflow to close here; leaves [`Closings`] when dropped,
+/// so that waits that end otherwise (a timeout, a close seen in the store)
+/// leave nothing behind.
+pub(crate) struct Subscription<'a> {
+    closings: &'a Closings,
+    id: String,
+    pub(crate) closed: oneshot::Receiver<WorkflowRecord>,
+}
+
+impl Drop for Subscription<'_> {
+    fn drop(&mut self) {
+        self.closed.close();
+        let mut waiters = self
+            .closings
+            .waiters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(list) = waiters.get_mut(&self.id) {
+            list.retain(|w| !w.is_closed());
+            if list.is_empty() {
+                waiters.remove(&self.id);
+            }
         }
     }
 }

@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use engine::{
-    ActivityContext, ActivityError, ActivityOptions, ActivityState, Engine, Error, RetryMode,
-    RetryPolicy, Start, WorkflowContext, WorkflowError, WorkflowStatus,
+    ActivityContext, ActivityError, ActivityOptions, ActivityState, Engine, Error, Execution,
+    RetryMode, RetryPolicy, Start, WorkflowContext, WorkflowError, WorkflowStatus,
 };
 
 #[derive(Default)]
@@ -471,5 +471,44 @@ async fn wait_closed_takes_the_closed_workflow_from_the_commit() {
     assert_eq!(reads, 1, "only the look before waiting reads the row");
     assert_eq!(done.status, WorkflowStatus::Completed);
     assert_eq!(done, client.get("handed").await.unwrap());
+    engine.shutdown().await;
+}
+
+/// `execute` starts and waits without reading the workflow it created; an
+/// existing id is answered at once.
+#[tokio::test]
+async fn execute_waits_for_the_workflow_it_started_without_reading_it() {
+    let db = common::TestDb::new().await;
+    let store = Arc::new(common::Instrumented::new(common::store(&db).await));
+    let world = Arc::new(World::default());
+    world.charge_fails_once.store(true, Ordering::SeqCst);
+    let charge = ActivityOptions {
+        retry: RetryPolicy {
+            initial_interval: Duration::from_millis(300),
+            ..RetryPolicy::default()
+        },
+        ..ActivityOptions::default()
+    };
+    let engine = engine(store.clone(), world.clone(), charge);
+    let client = engine.client();
+    let timeout = Duration::from_secs(10);
+    let reads_before = store.workflow_reads.load(Ordering::SeqCst);
+    let done = match client.execute("order", "ex", &(), timeout).await.unwrap() {
+        Execution::Closed(record) => record,
+        other => panic!("expected it to close, got {other:?}"),
+    };
+    let reads = store.workflow_reads.load(Ordering::SeqCst) - reads_before;
+    assert_eq!(reads, 0, "the workflow was not read back");
+    assert_eq!(
+        world.charge.load(Ordering::SeqCst),
+        2,
+        "it waited for the retry"
+    );
+    assert_eq!(done.status, WorkflowStatus::Completed);
+    assert_eq!(*done, client.get("ex").await.unwrap());
+
+    let again = client.execute("order", "ex", &(), timeout).await.unwrap();
+    assert_eq!(again, Execution::AlreadyStarted(done));
+    assert_eq!(world.reserve.load(Ordering::SeqCst), 1, "nothing ran again");
     engine.shutdown().await;
 }

@@ -169,11 +169,16 @@ impl EngineTarget {
         Self { engine, client }
     }
 
-    /// Places an order under `id` as [`USER`] (validated and started as the
-    /// API does); answers once the start is durable.
-    pub async fn start_order(&self, id: &str, user: &str) -> anyhow::Result<()> {
-        place::place(&self.client, user, order_request(id), 0).await?;
-        Ok(())
+    /// Places an order under `id` as `user` (validated and started as the
+    /// API does) and waits until its workflow ends, as an embedding
+    /// application would ([`engine::Client::execute`]).
+    pub async fn run_order(
+        &self,
+        id: &str,
+        user: &str,
+        timeout: Duration,
+    ) -> anyhow::Result<engine::WorkflowRecord> {
+        Ok(place::place_and_wait(&self.client, user, order_request(id), timeout).await?)
     }
 
     pub fn client(&self) -> &engine::Client {

@@ -148,10 +148,8 @@ async fn run_templates(store: &BenchStore, ok: &str, failed: &str) -> anyhow::Re
             (ok, USER, WorkflowStatus::Completed),
             (failed, DECLINED_USER, WorkflowStatus::Failed),
         ] {
-            target.start_order(id, user).await?;
             let record = target
-                .client()
-                .wait_closed(id, Duration::from_secs(60))
+                .run_order(id, user, Duration::from_secs(60))
                 .await
                 .with_context(|| format!("template order {id}"))?;
             anyhow::ensure!(

@@ -20,11 +20,18 @@ pub enum Target {
 }
 
 impl Target {
-    /// Places order `id`; answers once its start is durable.
-    pub async fn start_order(&self, id: &str) -> anyhow::Result<()> {
+    /// Places order `id` and waits until its workflow has closed.
+    pub async fn run_order(
+        &self,
+        id: &str,
+        timeout: Duration,
+    ) -> anyhow::Result<engine::WorkflowRecord> {
         match self {
-            Target::Engine(t) => t.start_order(id, USER).await,
-            Target::Http(t) => t.start_order(id).await,
+            Target::Engine(t) => t.run_order(id, USER, timeout).await,
+            Target::Http(t) => {
+                t.start_order(id).await?;
+                Ok(t.client().wait_closed(id, timeout).await?)
+            }
         }
     }
 
@@ -113,12 +120,7 @@ pub async fn run(
                     }
                     let id = format!("{prefix}{i}");
                     let t0 = Instant::now();
-                    if let Err(e) = target.start_order(&id).await {
-                        outcomes.error(format!("{id}: {e:#}"));
-                        progress.inc(1);
-                        continue;
-                    }
-                    match target.client().wait_closed(&id, timeout).await {
+                    match target.run_order(&id, timeout).await {
                         Ok(record) => {
                             latencies.push(t0.elapsed());
                             match record.status {
@@ -127,7 +129,7 @@ pub async fn run(
                                 _ => outcomes.other += 1,
                             }
                         }
-                        Err(e) => outcomes.error(format!("{id}: {e}")),
+                        Err(e) => outcomes.error(format!("{id}: {e:#}")),
                     }
                     progress.inc(1);
                 }
