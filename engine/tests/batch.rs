@@ -64,6 +64,14 @@ fn schedule(
     }
 }
 
+/// The lease this test process commits under.
+fn lease(now: Timestamp) -> LeaseGrant {
+    LeaseGrant {
+        token: "me:1".into(),
+        until: now + Span::seconds(30),
+    }
+}
+
 fn workflow_task(handoffs: &[Handoff]) -> WorkflowTask {
     match handoffs {
         [Handoff::Workflow(task)] => task.clone(),
@@ -76,10 +84,7 @@ async fn transitions_in_one_batch_see_each_other_in_order() {
     let db = common::TestDb::new().await;
     let store = common::store(&db).await;
     let now = common::manual_clock().now();
-    let lease = LeaseGrant {
-        token: "me:1".into(),
-        until: now + Span::seconds(30),
-    };
+    let lease = lease(now);
     let terminate = |id: &str| Transition::Terminate {
         id: id.into(),
         reason: "r".into(),
@@ -216,10 +221,7 @@ async fn eager_workflow_tasks_apply_only_on_what_the_instance_saw() {
     let db = common::TestDb::new().await;
     let store = common::store(&db).await;
     let now = common::manual_clock().now();
-    let lease = LeaseGrant {
-        token: "me:1".into(),
-        until: now + Span::seconds(30),
-    };
+    let lease = lease(now);
     let completed = |seq: u32| EventKind::ActivityCompleted {
         seq,
         attempt: 1,
@@ -355,10 +357,7 @@ async fn eager_start_records_the_first_task_with_the_start() {
     let db = common::TestDb::new().await;
     let store = common::store(&db).await;
     let now = common::manual_clock().now();
-    let lease = LeaseGrant {
-        token: "me:1".into(),
-        until: now + Span::seconds(30),
-    };
+    let lease = lease(now);
     let eager_start = |seqs: &[u32]| {
         let mut events = vec![EventKind::WorkflowTaskCompleted {
             consumed_through: 1,

@@ -437,15 +437,10 @@ async fn wait_closed_rides_out_transient_read_errors() {
     engine.shutdown().await;
 }
 
-/// A workflow that closes in this process is handed to `wait_closed` by the
-/// commit that closed it: one read (the look before waiting), not two.
-#[tokio::test]
-async fn wait_closed_takes_the_closed_workflow_from_the_commit() {
-    let db = common::TestDb::new().await;
-    let store = Arc::new(common::Instrumented::new(common::store(&db).await));
+/// An engine whose first charge fails and is retried 300 ms later, so that
+/// an order still runs when a wait for it begins.
+fn slow_charge_engine(store: Arc<common::Instrumented>) -> (Engine, Arc<World>) {
     let world = Arc::new(World::default());
-    // The charge's first attempt fails and the retry waits 300 ms, so the
-    // workflow still runs when the wait begins.
     world.charge_fails_once.store(true, Ordering::SeqCst);
     let charge = ActivityOptions {
         retry: RetryPolicy {
@@ -454,7 +449,16 @@ async fn wait_closed_takes_the_closed_workflow_from_the_commit() {
         },
         ..ActivityOptions::default()
     };
-    let engine = engine(store.clone(), world.clone(), charge);
+    (engine(store, world.clone(), charge), world)
+}
+
+/// A workflow that closes in this process is handed to `wait_closed` by the
+/// commit that closed it: one read (the look before waiting), not two.
+#[tokio::test]
+async fn wait_closed_takes_the_closed_workflow_from_the_commit() {
+    let db = common::TestDb::new().await;
+    let store = Arc::new(common::Instrumented::new(common::store(&db).await));
+    let (engine, world) = slow_charge_engine(store.clone());
     let client = engine.client();
     client.start("order", "handed", &()).await.unwrap();
     let reads_before = store.workflow_reads.load(Ordering::SeqCst);
@@ -480,16 +484,7 @@ async fn wait_closed_takes_the_closed_workflow_from_the_commit() {
 async fn execute_waits_for_the_workflow_it_started_without_reading_it() {
     let db = common::TestDb::new().await;
     let store = Arc::new(common::Instrumented::new(common::store(&db).await));
-    let world = Arc::new(World::default());
-    world.charge_fails_once.store(true, Ordering::SeqCst);
-    let charge = ActivityOptions {
-        retry: RetryPolicy {
-            initial_interval: Duration::from_millis(300),
-            ..RetryPolicy::default()
-        },
-        ..ActivityOptions::default()
-    };
-    let engine = engine(store.clone(), world.clone(), charge);
+    let (engine, world) = slow_charge_engine(store.clone());
     let client = engine.client();
     let timeout = Duration::from_secs(10);
     let reads_before = store.workflow_reads.load(Ordering::SeqCst);
