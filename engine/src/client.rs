@@ -8,9 +8,6 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::clock::Timestamp;
-
-/// How long `wait_closed` pauses after a transient read error.
-const TRANSIENT_PAUSE: Duration = Duration::from_millis(100);
 use crate::error::{Error, Result};
 use crate::history::{Event, reusable_prefix};
 use crate::store::{ActivityQuery, Applied, Transition};
@@ -23,6 +20,9 @@ use crate::writer::Subscription;
 
 /// Longest workflow id accepted.
 pub const MAX_ID_LEN: usize = 256;
+
+/// How long `wait_closed` pauses after a transient read error.
+const TRANSIENT_PAUSE: Duration = Duration::from_millis(100);
 
 /// The answer to [`Client::start`].
 #[derive(Debug, Clone, PartialEq)]

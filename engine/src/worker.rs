@@ -13,11 +13,10 @@ use crate::activity::{ActivityContext, ActivityError};
 use crate::clock::{Clock, Timestamp};
 use crate::error::Result;
 use crate::history::{Event, EventKind, Failure};
-use crate::instance::Instance;
+use crate::instance::{Activation, Instance};
 use crate::registry::{Registry, WorkflowEntry};
 use crate::store::{
-    ActivityTask, Applied, Closing, Handoff, Store, TaskKind, Transition, WorkflowTask,
-    WorkflowTaskOutcome,
+    ActivityTask, Closing, Handoff, Store, TaskKind, Transition, WorkflowTask, WorkflowTaskOutcome,
 };
 use crate::workflow::WorkflowStatus;
 use crate::writer::{Closings, Writer};
@@ -69,6 +68,24 @@ pub(crate) struct RanTask {
     appended: u64,
     closed_as: Option<WorkflowStatus>,
     started: std::time::Instant,
+}
+
+impl RanTask {
+    /// `instance` of `key` made `activation`, starting at `started`.
+    fn new(
+        key: (String, u32),
+        instance: Instance,
+        activation: &Activation,
+        started: std::time::Instant,
+    ) -> Self {
+        Self {
+            key,
+            instance,
+            appended: activation.events.len() as u64,
+            closed_as: activation.closing.as_ref().map(|c| c.status),
+            started,
+        }
+    }
 }
 
 /// What the loops share.
@@ -131,20 +148,20 @@ impl Shared {
     }
 
     /// Records a committed workflow task (metrics) and caches its instance
-    /// for the next one — unless the commit was refused: then the instance
-    /// ran ahead of the durable state and is dropped (it will replay).
-    fn after_workflow_task(
-        &self,
-        key: (String, u32),
-        mut instance: Instance,
-        applied: &Applied,
-        appended: u64,
-        closed_as: Option<WorkflowStatus>,
-        started: std::time::Instant,
-    ) {
+    /// for the next one, its events appended from `first_event_id` — unless
+    /// the commit was refused (`None`): then the instance ran ahead of the
+    /// durable state and is dropped (it will replay).
+    fn after_workflow_task(&self, ran: RanTask, first_event_id: Option<u64>) {
+        let RanTask {
+            key,
+            mut instance,
+            appended,
+            closed_as,
+            started,
+        } = ran;
         metrics::histogram!("steadfast_workflow_task_seconds")
             .record(started.elapsed().as_secs_f64());
-        let Applied::Appended { first_event_id } = *applied else {
+        let Some(first_event_id) = first_event_id else {
             return;
         };
         if let Some(status) = closed_as {
@@ -195,28 +212,14 @@ impl Shared {
             },
         };
         let activation = instance.advance(&entry.run, std::slice::from_ref(&event), now);
-        let ran = RanTask {
-            key: (id.to_string(), 1),
-            appended: activation.events.len() as u64,
-            closed_as: activation.closing.as_ref().map(|c| c.status),
-            instance,
-            started,
-        };
+        let ran = RanTask::new((id.to_string(), 1), instance, &activation, started);
         Some((activation.into_outcome(), ran))
     }
 
     /// Caches the instance of an eager start's first task once the start
     /// committed (its events follow `WorkflowStarted`, event 1).
     pub(crate) fn after_first_workflow_task(&self, ran: RanTask) {
-        let applied = Applied::Appended { first_event_id: 2 };
-        self.after_workflow_task(
-            ran.key,
-            ran.instance,
-            &applied,
-            ran.appended,
-            ran.closed_as,
-            ran.started,
-        );
+        self.after_workflow_task(ran, Some(2));
     }
 
     fn is_shutting_down(&self) -> bool {
@@ -394,8 +397,7 @@ async fn process_workflow_task(shared: &Shared, task: WorkflowTask) -> Result<()
     });
     let started = std::time::Instant::now();
     let activation = instance.advance(&entry.run, &events, now);
-    let appended = activation.events.len() as u64;
-    let closed_as = activation.closing.as_ref().map(|c| c.status);
+    let ran = RanTask::new(key, instance, &activation, started);
     let applied = shared
         .writer
         .commit(Transition::CompleteWorkflowTask {
@@ -411,7 +413,7 @@ async fn process_workflow_task(shared: &Shared, task: WorkflowTask) -> Result<()
             now,
         })
         .await?;
-    shared.after_workflow_task(key, instance, &applied, appended, closed_as, started);
+    shared.after_workflow_task(ran, applied.first_event_id());
     Ok(())
 }
 
@@ -520,17 +522,11 @@ async fn run_activity(shared: &Arc<Shared>, task: ActivityTask) -> Result<()> {
         .increment(1);
     }
     let now = shared.clock.now();
-    let transition = match outcome {
-        Ok(result) => Transition::CompleteActivity {
-            task: task.task,
-            workflow_id: task.workflow_id,
-            run: task.run,
-            outcome: EventKind::ActivityCompleted {
-                seq: task.seq,
-                attempt: task.attempt,
-                result,
-            },
-            now,
+    let final_outcome = match outcome {
+        Ok(result) => EventKind::ActivityCompleted {
+            seq: task.seq,
+            attempt: task.attempt,
+            result,
         },
         Err(error) => {
             let policy = &options.retry;
@@ -545,7 +541,7 @@ async fn run_activity(shared: &Arc<Shared>, task: ActivityTask) -> Result<()> {
                 && policy.allows_attempt(task.attempt + 1)
                 && within_deadline;
             if retry {
-                Transition::RetryActivity {
+                let retry = Transition::RetryActivity {
                     task: task.task,
                     workflow_id: task.workflow_id,
                     run: task.run,
@@ -554,32 +550,25 @@ async fn run_activity(shared: &Arc<Shared>, task: ActivityTask) -> Result<()> {
                     error: error.to_failure(),
                     next_attempt_at,
                     now,
-                }
-            } else {
-                Transition::CompleteActivity {
-                    task: task.task,
-                    workflow_id: task.workflow_id,
-                    run: task.run,
-                    outcome: EventKind::ActivityFailed {
-                        seq: task.seq,
-                        attempt: task.attempt,
-                        error: error.to_failure(),
-                    },
-                    now,
-                }
+                };
+                return shared.writer.commit(retry).await.map(drop);
+            }
+            EventKind::ActivityFailed {
+                seq: task.seq,
+                attempt: task.attempt,
+                error: error.to_failure(),
             }
         }
     };
-    match transition {
-        Transition::CompleteActivity {
-            task,
-            workflow_id,
-            run,
-            outcome,
-            now,
-        } => complete_activity(shared, task, workflow_id, run, outcome, now).await,
-        other => shared.writer.commit(other).await.map(drop),
-    }
+    complete_activity(
+        shared,
+        task.task,
+        task.workflow_id,
+        task.run,
+        final_outcome,
+        now,
+    )
+    .await
 }
 
 /// Commits an activity's final outcome. If this process holds the
@@ -617,8 +606,7 @@ async fn complete_activity(
         kind: outcome.clone(),
     };
     let activation = instance.advance(&entry.run, std::slice::from_ref(&event), now);
-    let appended = activation.events.len() as u64;
-    let closed_as = activation.closing.as_ref().map(|c| c.status);
+    let ran = RanTask::new(key, instance, &activation, started);
     let applied = shared
         .writer
         .commit(Transition::CompleteActivityEagerly {
@@ -631,7 +619,7 @@ async fn complete_activity(
             now,
         })
         .await?;
-    shared.after_workflow_task(key, instance, &applied, appended, closed_as, started);
+    shared.after_workflow_task(ran, applied.first_event_id());
     Ok(())
 }
 

@@ -323,6 +323,16 @@ pub enum Applied {
     NoSuchOperation,
 }
 
+impl Applied {
+    /// Where a workflow task's events were appended, if they were.
+    pub(crate) fn first_event_id(&self) -> Option<u64> {
+        match self {
+            Applied::Appended { first_event_id } => Some(*first_event_id),
+            _ => None,
+        }
+    }
+}
+
 /// Lets a commit lease the tasks it creates to the committing process, so
 /// that they run at once without a claim (the in-process fast path). If the
 /// process dies, the leases expire and any worker claims the tasks.
