@@ -16,6 +16,7 @@
 //! batch starts are inserted before the loads (`ON CONFLICT DO NOTHING`), so
 //! that two processes starting one id cannot both create it.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
@@ -32,12 +33,12 @@ use crate::store::{
 };
 use crate::workflow::WorkflowStatus;
 
-/// An event to insert.
-pub(crate) struct NewEvent {
-    pub workflow_id: String,
+/// An event to insert, borrowed from its transition where it was there.
+pub(crate) struct NewEvent<'a> {
+    pub workflow_id: &'a str,
     pub run: i64,
     pub id: i64,
-    pub kind: EventKind,
+    pub kind: Cow<'a, EventKind>,
     pub time: i64,
 }
 
@@ -65,7 +66,7 @@ impl<'a> From<&'a WorkflowTaskOutcome> for Decided<'a> {
 /// A task identified the way the table's unique key does.
 type TaskKey = (String, i64, TaskKind, i64);
 
-struct Task {
+struct Task<'a> {
     row: TaskRow,
     kind: TaskKind,
     /// In the table before this batch (else `row.id` is known only once
@@ -74,7 +75,7 @@ struct Task {
     removed: bool,
     changed: bool,
     /// A new activity's input and options, for its hand-off.
-    activity: Option<(Value, ActivityOptions)>,
+    activity: Option<(&'a Value, &'a ActivityOptions)>,
 }
 
 /// A hand-off a transition made, resolved once the task ids are known.
@@ -83,8 +84,9 @@ enum Slot {
     Activity { task: usize },
 }
 
-/// The rows a batch touches and what it did to them.
-pub(crate) struct Batch {
+/// The rows a batch touches and what it did to them; it borrows events and
+/// activity inputs from the transitions instead of copying them.
+pub(crate) struct Batch<'a> {
     heads: HashMap<String, WorkflowRow>,
     /// Each loaded row's indexed columns that may change (status,
     /// created_at), as loaded.
@@ -93,12 +95,12 @@ pub(crate) struct Batch {
     /// Inserted by this batch's `Start`s and not yet reached by them: to
     /// the transitions before its `Start`, such a workflow does not exist.
     unborn: HashSet<String>,
-    tasks: Vec<Task>,
+    tasks: Vec<Task<'a>>,
     by_id: HashMap<i64, usize>,
     /// Live (not removed) tasks by key.
     by_key: HashMap<TaskKey, usize>,
     by_run: HashMap<(String, i64), Vec<usize>>,
-    events: Vec<NewEvent>,
+    events: Vec<NewEvent<'a>>,
     closed_runs: Vec<WorkflowRow>,
     counts: HashMap<&'static str, i64>,
     minutes: HashMap<(i64, &'static str), i64>,
@@ -121,7 +123,7 @@ pub(crate) struct Changed<'a> {
 /// The outcome label a started run is counted under per minute.
 pub(crate) const STARTED: &str = "started";
 
-impl Batch {
+impl<'a> Batch<'a> {
     /// The workflows the batch's `Start`s create, one per id, ordered by id
     /// (so that concurrent inserters lock ids in one order).
     pub(crate) fn new_workflows(batch: &[Transition]) -> Vec<WorkflowRow> {
@@ -219,7 +221,7 @@ impl Batch {
     /// Applies every transition in order.
     pub(crate) fn apply_all(
         &mut self,
-        transitions: &[Transition],
+        transitions: &'a [Transition],
         lease: Option<&LeaseGrant>,
     ) -> Result<()> {
         for transition in transitions {
@@ -236,7 +238,7 @@ impl Batch {
         row: TaskRow,
         kind: TaskKind,
         stored: bool,
-        activity: Option<(Value, ActivityOptions)>,
+        activity: Option<(&'a Value, &'a ActivityOptions)>,
     ) -> usize {
         let slot = self.tasks.len();
         if stored {
@@ -326,8 +328,8 @@ impl Batch {
     /// `self.events` and the id of the last input among them.
     fn append(
         &mut self,
-        id: &str,
-        events: Vec<EventKind>,
+        id: &'a str,
+        events: Vec<Cow<'a, EventKind>>,
         now: i64,
     ) -> Result<(Range<usize>, Option<i64>)> {
         let head = self.head_mut(id)?;
@@ -342,7 +344,7 @@ impl Batch {
                 last_input = Some(event_id);
             }
             self.events.push(NewEvent {
-                workflow_id: id.to_string(),
+                workflow_id: id,
                 run,
                 id: event_id,
                 kind,
@@ -354,7 +356,7 @@ impl Batch {
 
     /// Appends an input the workflow task committed with it already saw, so
     /// that no workflow task is needed for it.
-    fn append_seen(&mut self, id: &str, event: EventKind, now: i64) -> Result<()> {
+    fn append_seen(&mut self, id: &'a str, event: Cow<'a, EventKind>, now: i64) -> Result<()> {
         let (_, last_input) = self.append(id, vec![event], now)?;
         if let Some(last_input) = last_input {
             self.head_mut(id)?.inputs_through = last_input;
@@ -366,8 +368,8 @@ impl Batch {
     /// inputs among them; a task it creates is handed off under `lease`.
     fn deliver(
         &mut self,
-        id: &str,
-        events: Vec<EventKind>,
+        id: &'a str,
+        events: Vec<Cow<'a, EventKind>>,
         now: i64,
         lease: Option<&LeaseGrant>,
         slots: &mut Vec<Slot>,
@@ -436,7 +438,7 @@ impl Batch {
         &mut self,
         id: &str,
         run: i64,
-        task: &NewTask,
+        task: &'a NewTask,
         now: i64,
         lease: Option<&LeaseGrant>,
         slots: &mut Vec<Slot>,
@@ -465,7 +467,7 @@ impl Batch {
                     lease_token: lease.map(|l| l.token.clone()),
                     ..new_task_row(TaskKind::Activity, id, run, *seq, name.clone(), now)
                 };
-                let activity = Some((input.clone(), options.clone()));
+                let activity = Some((input, options));
                 let slot = self.add_task(row, TaskKind::Activity, false, activity);
                 if lease.is_some() {
                     slots.push(Slot::Activity { task: slot });
@@ -490,15 +492,16 @@ impl Batch {
     /// Returns the id of its first event.
     fn record(
         &mut self,
-        workflow_id: &str,
+        workflow_id: &'a str,
         run: i64,
-        decided: Decided<'_>,
+        decided: Decided<'a>,
         now: i64,
         lease: Option<&LeaseGrant>,
         slots: &mut Vec<Slot>,
     ) -> Result<u64> {
         let first_event_id = self.head_mut(workflow_id)?.version as u64 + 1;
-        self.append(workflow_id, decided.events.to_vec(), now)?;
+        let events = decided.events.iter().map(Cow::Borrowed).collect();
+        self.append(workflow_id, events, now)?;
         if let Some(step) = decided.current_step {
             self.head_mut(workflow_id)?.current_step = Some(step.clone());
         }
@@ -539,7 +542,7 @@ impl Batch {
 
     fn apply(
         &mut self,
-        transition: &Transition,
+        transition: &'a Transition,
         lease: Option<&LeaseGrant>,
         slots: &mut Vec<Slot>,
     ) -> Result<Applied> {
@@ -570,9 +573,9 @@ impl Batch {
                     resume: Vec::new(),
                 };
                 match first_task {
-                    None => self.deliver(id, vec![started], now, lease, slots)?,
+                    None => self.deliver(id, vec![Cow::Owned(started)], now, lease, slots)?,
                     Some(first_task) => {
-                        self.append_seen(id, started, now)?;
+                        self.append_seen(id, Cow::Owned(started), now)?;
                         self.record(id, 1, first_task.into(), now, lease, slots)?;
                     }
                 }
@@ -656,7 +659,7 @@ impl Batch {
                     Ok(_) => {
                         self.deliver(
                             workflow_id,
-                            vec![outcome.clone()],
+                            vec![Cow::Borrowed(outcome)],
                             to_millis(*now),
                             lease,
                             slots,
@@ -690,10 +693,10 @@ impl Batch {
                     .is_some();
                 if next_id != *outcome_id || task_pending {
                     // The instance did not see everything: the outcome alone.
-                    self.deliver(workflow_id, vec![outcome.clone()], now, lease, slots)?;
+                    self.deliver(workflow_id, vec![Cow::Borrowed(outcome)], now, lease, slots)?;
                     return Ok(Applied::Done);
                 }
-                self.append_seen(workflow_id, outcome.clone(), now)?;
+                self.append_seen(workflow_id, Cow::Borrowed(outcome), now)?;
                 let first_event_id =
                     self.record(workflow_id, run, then.into(), now, lease, slots)?;
                 Ok(Applied::Appended { first_event_id })
@@ -728,7 +731,7 @@ impl Batch {
                     error: error.clone(),
                     next_attempt_at: *next_attempt_at,
                 };
-                self.deliver(workflow_id, vec![failed], now, lease, slots)?;
+                self.deliver(workflow_id, vec![Cow::Owned(failed)], now, lease, slots)?;
                 Ok(Applied::Done)
             }
             Transition::FireTimer {
@@ -750,7 +753,13 @@ impl Batch {
                 match self.running(workflow_id, Some(*run))? {
                     Ok(_) => {
                         let fired = EventKind::TimerFired { seq: *seq };
-                        self.deliver(workflow_id, vec![fired], to_millis(*now), lease, slots)?;
+                        self.deliver(
+                            workflow_id,
+                            vec![Cow::Owned(fired)],
+                            to_millis(*now),
+                            lease,
+                            slots,
+                        )?;
                         Ok(Applied::Done)
                     }
                     Err(refusal) => Ok(refusal),
@@ -768,7 +777,7 @@ impl Batch {
                 let event = EventKind::CancelRequested {
                     reason: reason.clone(),
                 };
-                self.deliver(id, vec![event], to_millis(*now), lease, slots)?;
+                self.deliver(id, vec![Cow::Owned(event)], to_millis(*now), lease, slots)?;
                 Ok(Applied::Done)
             }
             Transition::Terminate { id, reason, now } => {
@@ -779,7 +788,7 @@ impl Batch {
                 let event = EventKind::WorkflowTerminated {
                     reason: reason.clone(),
                 };
-                self.append(id, vec![event], now)?;
+                self.append(id, vec![Cow::Owned(event)], now)?;
                 let closing = Closing {
                     status: WorkflowStatus::Terminated,
                     result: None,
@@ -801,7 +810,7 @@ impl Batch {
                     name: name.clone(),
                     payload: payload.clone(),
                 };
-                self.deliver(id, vec![event], to_millis(*now), lease, slots)?;
+                self.deliver(id, vec![Cow::Owned(event)], to_millis(*now), lease, slots)?;
                 Ok(Applied::Done)
             }
             Transition::RetryActivityNow { id, seq, now } => {
@@ -860,14 +869,14 @@ impl Batch {
                     retry_of_run: Some(*from_run),
                     resume: resume.clone(),
                 };
-                self.deliver(id, vec![started], now, lease, slots)?;
+                self.deliver(id, vec![Cow::Owned(started)], now, lease, slots)?;
                 Ok(Applied::Started { run: run as u32 })
             }
         }
     }
 
     /// The events to insert.
-    pub(crate) fn events(&self) -> &[NewEvent] {
+    pub(crate) fn events(&self) -> &[NewEvent<'a>] {
         &self.events
     }
 
@@ -993,21 +1002,21 @@ impl Batch {
                     .map(|e| Event {
                         id: e.id as u64,
                         time: from_millis(e.time),
-                        kind: e.kind.clone(),
+                        kind: e.kind.clone().into_owned(),
                     })
                     .collect(),
             }),
             Slot::Activity { .. } => {
-                let (input, options) = task.activity.clone()?;
+                let (input, options) = task.activity?;
                 Handoff::Activity(ActivityTask {
                     task: task_ref,
                     workflow_id: row.workflow_id.clone(),
                     run: row.run as u32,
                     seq: row.seq as u32,
                     name: row.name.clone(),
-                    input,
+                    input: input.clone(),
                     attempt: 1,
-                    options,
+                    options: options.clone(),
                     scheduled_at: from_millis(row.scheduled_at),
                 })
             }

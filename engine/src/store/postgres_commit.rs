@@ -88,7 +88,7 @@ async fn insert_started(conn: &mut PgConnection, rows: &[WorkflowRow]) -> Result
 }
 
 /// Writes what the batch changed, a statement per table.
-async fn write(conn: &mut PgConnection, batch: &mut Batch, shard: i64) -> Result<()> {
+async fn write(conn: &mut PgConnection, batch: &mut Batch<'_>, shard: i64) -> Result<()> {
     let events = batch.events();
     if !events.is_empty() {
         sqlx::query(
@@ -96,12 +96,7 @@ async fn write(conn: &mut PgConnection, batch: &mut Batch, shard: i64) -> Result
              SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::bigint[], $4::text[], \
              $5::text[], $6::bigint[])",
         )
-        .bind(
-            events
-                .iter()
-                .map(|e| e.workflow_id.clone())
-                .collect::<Vec<_>>(),
-        )
+        .bind(events.iter().map(|e| e.workflow_id).collect::<Vec<_>>())
         .bind(events.iter().map(|e| e.run).collect::<Vec<_>>())
         .bind(events.iter().map(|e| e.id).collect::<Vec<_>>())
         .bind(events.iter().map(|e| e.kind.name()).collect::<Vec<_>>())

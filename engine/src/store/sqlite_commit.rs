@@ -150,7 +150,7 @@ fn commit(
 }
 
 /// Writes what the batch changed, a cached statement per kind of row.
-fn write(tx: &rusqlite::Transaction<'_>, batch: &mut Batch) -> Result<()> {
+fn write(tx: &rusqlite::Transaction<'_>, batch: &mut Batch<'_>) -> Result<()> {
     let mut insert_event = tx.prepare_cached(
         "INSERT INTO events (workflow_id, run, id, kind, payload, time) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
