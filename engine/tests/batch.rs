@@ -413,3 +413,45 @@ async fn eager_start_records_the_first_task_with_the_start() {
         .unwrap();
     assert!(claimable.is_empty(), "no workflow task: {claimable:?}");
 }
+
+/// The SQLite writer keeps the rows its commits leave in memory; what
+/// another connection commits in between (here a claim, an `UPDATE` of the
+/// task's lease through the pool) must be seen by the next commit.
+#[tokio::test]
+async fn a_claim_between_two_commits_is_seen_by_the_second() {
+    let db = common::TestDb::new().await;
+    let store = common::store(&db).await;
+    let now = common::manual_clock().now();
+    // Started without a lease: its workflow task waits in the table, and
+    // the writer has just written (and kept) its rows.
+    assert_eq!(
+        store.commit(&[start("c", now)]).await.unwrap(),
+        [Applied::Started { run: 1 }]
+    );
+    let claimed = store
+        .claim_workflow_tasks("other", now, std::time::Duration::from_secs(30), 10)
+        .await
+        .unwrap();
+    let [claimed] = claimed.as_slice() else {
+        panic!("expected one workflow task, got {claimed:?}");
+    };
+
+    // The claim's token holds the task; a token from before the claim does not.
+    let before_claim = TaskRef {
+        id: claimed.task.id,
+        lease_token: "nobody".into(),
+    };
+    let applied = store
+        .commit(&[
+            schedule(before_claim, "c", 1, &[1], None, now),
+            schedule(claimed.task.clone(), "c", 1, &[1], None, now),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        applied,
+        [Applied::Stale, Applied::Appended { first_event_id: 2 }]
+    );
+    let history = store.history("c", 1, 0).await.unwrap();
+    assert_eq!(history.len(), 3, "{history:?}");
+}

@@ -962,7 +962,7 @@ impl<'a> Batch<'a> {
     }
 
     /// Each transition's outcome and the tasks it handed off, once written.
-    pub(crate) fn finish(mut self) -> Vec<Outcome> {
+    pub(crate) fn finish(&mut self) -> Vec<Outcome> {
         std::mem::take(&mut self.outcomes)
             .into_iter()
             .map(|(applied, slots, closed)| Outcome {
@@ -974,6 +974,37 @@ impl<'a> Batch<'a> {
                     .and_then(|id| self.heads.get(&id))
                     .filter(|row| row.closed_at.is_some())
                     .map(|row| ClosedWorkflow(row.clone())),
+            })
+            .collect()
+    }
+
+    /// The open workflows' rows as the committed batch left them, each with
+    /// every task of its id, as a load would read them back. A workflow
+    /// with a task the database did not take (an insert that found the
+    /// key taken) is left out: its rows are not known.
+    pub(crate) fn into_rows(self) -> Vec<(WorkflowRow, Vec<TaskRow>)> {
+        let mut tasks: HashMap<String, Vec<TaskRow>> = HashMap::new();
+        let mut unknown = HashSet::new();
+        for task in self.tasks.into_iter().filter(|t| !t.removed) {
+            if task.row.id == 0 {
+                unknown.insert(task.row.workflow_id.clone());
+            } else {
+                tasks
+                    .entry(task.row.workflow_id.clone())
+                    .or_default()
+                    .push(task.row);
+            }
+        }
+        self.heads
+            .into_values()
+            .filter(|row| {
+                row.closed_at.is_none()
+                    && !unknown.contains(&row.id)
+                    && !self.unborn.contains(&row.id)
+            })
+            .map(|row| {
+                let tasks = tasks.remove(&row.id).unwrap_or_default();
+                (row, tasks)
             })
             .collect()
     }

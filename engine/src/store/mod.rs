@@ -14,6 +14,7 @@ mod postgres_commit;
 mod rows;
 mod sql;
 pub mod sqlite;
+mod sqlite_cache;
 mod sqlite_commit;
 
 use std::sync::Arc;

@@ -23,6 +23,7 @@ use crate::store::batch::Batch;
 use crate::store::rows::{
     INSERT_RUN, TASK_COLUMNS, TaskRow, WORKFLOW_COLUMNS, WorkflowRow, to_json,
 };
+use crate::store::sqlite_cache::{Cache, Cached};
 use crate::store::{LeaseGrant, Outcome, Transition};
 
 type Outcomes = Vec<Outcome>;
@@ -61,8 +62,12 @@ impl Committer {
         std::thread::Builder::new()
             .name("steadfast-sqlite-writer".into())
             .spawn(move || {
+                let mut cache = Cache::default();
                 for job in queue {
-                    let outcome = commit(&mut conn, &job.batch, job.lease.as_ref());
+                    let outcome = commit(&mut conn, &mut cache, &job.batch, job.lease.as_ref());
+                    if outcome.is_err() {
+                        cache.clear();
+                    }
                     let _ = job.reply.send(outcome);
                 }
             })
@@ -91,11 +96,14 @@ impl Committer {
 
 fn commit(
     conn: &mut Connection,
+    cache: &mut Cache,
     batch: &[Transition],
     lease: Option<&LeaseGrant>,
 ) -> Result<Outcomes> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    cache.check(&tx)?;
     let mut created = Vec::new();
+    let mut heads = Vec::new();
     {
         let mut insert = tx.prepare_cached(
             "INSERT INTO workflows (id, run, workflow_type, status, input, version, \
@@ -110,12 +118,13 @@ fn commit(
                 row.created_at
             ])? == 1
             {
-                created.push(row.id);
+                // Inserted just now, with no tasks yet: nothing to load.
+                created.push(row.id.clone());
+                heads.push(row);
             }
         }
     }
     let ids = Batch::workflow_ids(batch);
-    let mut heads = Vec::with_capacity(ids.len());
     let mut tasks = Vec::new();
     {
         let mut head = tx.prepare_cached(&format!(
@@ -125,6 +134,14 @@ fn commit(
             "SELECT {TASK_COLUMNS} FROM tasks WHERE workflow_id = ?1"
         ))?;
         for id in &ids {
+            if created.contains(id) {
+                continue;
+            }
+            if let Some(cached) = cache.take(id) {
+                heads.push(cached.row);
+                tasks.extend(cached.tasks);
+                continue;
+            }
             if let Some(row) = head.query_row([id], workflow_row).optional()? {
                 heads.push(row);
             }
@@ -146,7 +163,13 @@ fn commit(
     plan.apply_all(batch, lease)?;
     write(&tx, &mut plan)?;
     tx.commit()?;
-    Ok(plan.finish())
+    let outcomes = plan.finish();
+    cache.keep(
+        plan.into_rows()
+            .into_iter()
+            .map(|(row, tasks)| Cached { row, tasks }),
+    );
+    Ok(outcomes)
 }
 
 /// Writes what the batch changed, a cached statement per kind of row.
