@@ -414,6 +414,58 @@ async fn eager_start_records_the_first_task_with_the_start() {
     assert!(claimable.is_empty(), "no workflow task: {claimable:?}");
 }
 
+/// A transition's events are stored together (one row on either backend);
+/// reads from inside such a group, and across groups, still give each
+/// event once, in order, with its own id.
+#[tokio::test]
+async fn history_reads_from_inside_a_transitions_events() {
+    let db = common::TestDb::new().await;
+    let store = common::store(&db).await;
+    let now = common::manual_clock().now();
+    let mut start = start("h", now);
+    if let Transition::Start { first_task, .. } = &mut start {
+        *first_task = Some(WorkflowTaskOutcome {
+            events: vec![
+                EventKind::WorkflowTaskCompleted {
+                    consumed_through: 1,
+                },
+                scheduled(1),
+                scheduled(2),
+            ],
+            new_tasks: vec![activity(1), activity(2)],
+            cancelled: vec![],
+            current_step: None,
+            closing: None,
+        });
+    }
+    store
+        .commit_leasing(&[start], Some(&lease(now)))
+        .await
+        .unwrap();
+    let later = now + Span::seconds(1);
+    let terminate = Transition::Terminate {
+        id: "h".into(),
+        reason: "r".into(),
+        now: later,
+    };
+    assert_eq!(store.commit(&[terminate]).await.unwrap(), [Applied::Done]);
+
+    let whole = store.history("h", 1, 0).await.unwrap();
+    let ids: Vec<u64> = whole.iter().map(|e| e.id).collect();
+    assert_eq!(ids, [1, 2, 3, 4, 5]);
+    assert!(matches!(
+        whole[3].kind,
+        EventKind::ActivityScheduled { seq: 2, .. }
+    ));
+    assert_eq!(whole[3].time, now);
+    assert_eq!(whole[4].time, later);
+    for after in 0..=5u64 {
+        let read = store.history("h", 1, after).await.unwrap();
+        assert_eq!(read, whole[after as usize..], "after {after}");
+    }
+    assert!(store.history("h", 2, 0).await.unwrap().is_empty());
+}
+
 /// The SQLite writer keeps the rows its commits leave in memory; what
 /// another connection commits in between (here a claim, an `UPDATE` of the
 /// task's lease through the pool) must be seen by the next commit.

@@ -205,24 +205,29 @@ async fn three_processes_survive_a_sigkill_and_a_sigstop_with_every_effect_once(
             "{what}s"
         );
     }
-    let twice: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM (SELECT workflow_id FROM events WHERE kind = 'WorkflowCompleted' \
-         GROUP BY workflow_id HAVING COUNT(*) <> 1) t",
-    )
+    // One event per row (a row may hold several, `last_id` set).
+    const EVENTS: &str = "WITH e AS (SELECT workflow_id, ev FROM events, LATERAL \
+         jsonb_array_elements(CASE WHEN last_id IS NULL THEN jsonb_build_array(payload::jsonb) \
+         ELSE payload::jsonb END) AS ev) ";
+    let twice: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "{EVENTS}SELECT COUNT(*) FROM (SELECT workflow_id FROM e \
+         WHERE ev->>'type' = 'WorkflowCompleted' GROUP BY workflow_id HAVING COUNT(*) <> 1) t"
+    )))
     .fetch_one(&mut conn)
     .await
     .expect("count completions");
     assert_eq!(twice, 0, "a workflow completed more than once");
-    let completions: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE kind = 'WorkflowCompleted'")
-            .fetch_one(&mut conn)
-            .await
-            .expect("count completions");
+    let completions: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "{EVENTS}SELECT COUNT(*) FROM e WHERE ev->>'type' = 'WorkflowCompleted'"
+    )))
+    .fetch_one(&mut conn)
+    .await
+    .expect("count completions");
     assert_eq!(completions, ORDERS as i64);
-    let dup_outcomes: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM (SELECT workflow_id, payload::jsonb->>'seq' FROM events \
-         WHERE kind = 'ActivityCompleted' GROUP BY 1, 2 HAVING COUNT(*) <> 1) t",
-    )
+    let dup_outcomes: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "{EVENTS}SELECT COUNT(*) FROM (SELECT workflow_id, ev->>'seq' FROM e \
+         WHERE ev->>'type' = 'ActivityCompleted' GROUP BY 1, 2 HAVING COUNT(*) <> 1) t"
+    )))
     .fetch_one(&mut conn)
     .await
     .expect("count outcomes");

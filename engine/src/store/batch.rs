@@ -42,6 +42,21 @@ pub(crate) struct NewEvent<'a> {
     pub time: i64,
 }
 
+/// A row of `events` to insert: one event, or the consecutive events of
+/// one run a transition appended at one time (`migrations/*/…event_groups.sql`).
+pub(crate) struct NewEventRow<'b> {
+    pub workflow_id: &'b str,
+    pub run: i64,
+    pub id: i64,
+    /// The last event's id, when the row holds more than one.
+    pub last_id: Option<i64>,
+    /// The event's kind, or the events' kinds comma-separated.
+    pub kind: Cow<'static, str>,
+    /// The event as JSON, or the events as a JSON array.
+    pub payload: String,
+    pub time: i64,
+}
+
 /// What a workflow task decided, borrowed from its transition.
 struct Decided<'a> {
     events: &'a [EventKind],
@@ -875,9 +890,52 @@ impl<'a> Batch<'a> {
         }
     }
 
-    /// The events to insert.
-    pub(crate) fn events(&self) -> &[NewEvent<'a>] {
-        &self.events
+    /// The rows of `events` to insert: the events appended, one row per
+    /// run of consecutive events of one workflow run with one time.
+    pub(crate) fn event_rows(&self) -> Vec<NewEventRow<'_>> {
+        let mut rows = Vec::new();
+        let mut rest = self.events.as_slice();
+        while let Some(first) = rest.first() {
+            let len = 1 + rest
+                .windows(2)
+                .take_while(|pair| {
+                    let (a, b) = (&pair[0], &pair[1]);
+                    b.workflow_id == a.workflow_id
+                        && b.run == a.run
+                        && b.time == a.time
+                        && b.id == a.id + 1
+                })
+                .count();
+            let (group, after) = rest.split_at(len);
+            rest = after;
+            rows.push(match group {
+                [one] => NewEventRow {
+                    workflow_id: one.workflow_id,
+                    run: one.run,
+                    id: one.id,
+                    last_id: None,
+                    kind: Cow::Borrowed(one.kind.name()),
+                    payload: to_json(&one.kind),
+                    time: one.time,
+                },
+                several => NewEventRow {
+                    workflow_id: first.workflow_id,
+                    run: first.run,
+                    id: first.id,
+                    last_id: Some(first.id + several.len() as i64 - 1),
+                    kind: Cow::Owned(
+                        several
+                            .iter()
+                            .map(|e| e.kind.name())
+                            .collect::<Vec<_>>()
+                            .join(","),
+                    ),
+                    payload: to_json(&several.iter().map(|e| &e.kind).collect::<Vec<_>>()),
+                    time: first.time,
+                },
+            });
+        }
+        rows
     }
 
     /// Stored tasks to delete.

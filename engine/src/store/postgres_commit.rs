@@ -14,9 +14,7 @@ use sqlx::{Connection, PgConnection, PgPool};
 
 use crate::error::Result;
 use crate::store::batch::Batch;
-use crate::store::rows::{
-    INSERT_RUN, TASK_COLUMNS, TaskRow, WORKFLOW_COLUMNS, WorkflowRow, to_json,
-};
+use crate::store::rows::{INSERT_RUN, TASK_COLUMNS, TaskRow, WORKFLOW_COLUMNS, WorkflowRow};
 use crate::store::{LeaseGrant, Outcome, Transition};
 
 /// Rows per counter; readers sum them.
@@ -89,18 +87,24 @@ async fn insert_started(conn: &mut PgConnection, rows: &[WorkflowRow]) -> Result
 
 /// Writes what the batch changed, a statement per table.
 async fn write(conn: &mut PgConnection, batch: &mut Batch<'_>, shard: i64) -> Result<()> {
-    let events = batch.events();
+    let events = batch.event_rows();
     if !events.is_empty() {
         sqlx::query(
-            "INSERT INTO events (workflow_id, run, id, kind, payload, time) \
-             SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::bigint[], $4::text[], \
-             $5::text[], $6::bigint[])",
+            "INSERT INTO events (workflow_id, run, id, last_id, kind, payload, time) \
+             SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], \
+             $5::text[], $6::text[], $7::bigint[])",
         )
         .bind(events.iter().map(|e| e.workflow_id).collect::<Vec<_>>())
         .bind(events.iter().map(|e| e.run).collect::<Vec<_>>())
         .bind(events.iter().map(|e| e.id).collect::<Vec<_>>())
-        .bind(events.iter().map(|e| e.kind.name()).collect::<Vec<_>>())
-        .bind(events.iter().map(|e| to_json(&e.kind)).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.last_id).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.kind.as_ref()).collect::<Vec<_>>())
+        .bind(
+            events
+                .iter()
+                .map(|e| e.payload.as_str())
+                .collect::<Vec<_>>(),
+        )
         .bind(events.iter().map(|e| e.time).collect::<Vec<_>>())
         .execute(&mut *conn)
         .await?;

@@ -94,19 +94,36 @@ impl RunRow {
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct EventRow {
     pub id: i64,
+    /// Set when the row holds the events `id..=last_id` as a JSON array.
+    pub last_id: Option<i64>,
     pub payload: String,
     pub time: i64,
 }
 
 impl EventRow {
-    pub(crate) fn into_event(self) -> Result<Event> {
-        let kind: EventKind = serde_json::from_str(&self.payload)
-            .map_err(|e| Error::Corrupt(format!("event {}: {e}", self.id)))?;
-        Ok(Event {
-            id: self.id as u64,
-            time: from_millis(self.time),
-            kind,
-        })
+    /// The row's events with ids above `after`.
+    pub(crate) fn into_events(self, after: u64) -> Result<Vec<Event>> {
+        let corrupt = |e: serde_json::Error| Error::Corrupt(format!("event {}: {e}", self.id));
+        let kinds: Vec<EventKind> = match self.last_id {
+            None => vec![serde_json::from_str(&self.payload).map_err(corrupt)?],
+            Some(last_id) => {
+                let kinds: Vec<EventKind> = serde_json::from_str(&self.payload).map_err(corrupt)?;
+                if kinds.len() as i64 != last_id - self.id + 1 {
+                    return Err(Error::Corrupt(format!(
+                        "events {}..={last_id} hold {} events",
+                        self.id,
+                        kinds.len()
+                    )));
+                }
+                kinds
+            }
+        };
+        let time = from_millis(self.time);
+        Ok((self.id as u64..)
+            .zip(kinds)
+            .filter(|(id, _)| *id > after)
+            .map(|(id, kind)| Event { id, time, kind })
+            .collect())
     }
 }
 

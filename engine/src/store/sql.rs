@@ -224,17 +224,24 @@ macro_rules! sql_store {
                 }
 
                 async fn history(&self, id: &str, run: u32, after: u64) -> Result<Vec<Event>> {
-                    sqlx::query_as::<_, EventRow>(
-                        "SELECT id, payload, time FROM events WHERE workflow_id = $1 AND run = $2 AND id > $3 ORDER BY id",
+                    // From the row holding event `after + 1` (a row may hold
+                    // several events), found by one seek of the index.
+                    let after = after.min(i64::MAX as u64 - 1);
+                    let mut events = Vec::new();
+                    for row in sqlx::query_as::<_, EventRow>(
+                        "SELECT id, last_id, payload, time FROM events \
+                         WHERE workflow_id = $1 AND run = $2 AND id >= (SELECT COALESCE(MAX(id), 0) \
+                         FROM events WHERE workflow_id = $1 AND run = $2 AND id <= $3) ORDER BY id",
                     )
                     .bind(id)
                     .bind(run as i64)
-                    .bind(after.min(i64::MAX as u64) as i64)
+                    .bind(after as i64 + 1)
                     .fetch_all(&self.pool)
                     .await?
-                    .into_iter()
-                    .map(EventRow::into_event)
-                    .collect()
+                    {
+                        events.extend(row.into_events(after)?);
+                    }
+                    Ok(events)
                 }
 
                 async fn pending_activities(&self, query: &ActivityQuery, now: Timestamp) -> Result<Vec<PendingActivity>> {

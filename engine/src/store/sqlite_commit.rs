@@ -20,9 +20,7 @@ use tokio::sync::oneshot;
 
 use crate::error::{Error, Result};
 use crate::store::batch::Batch;
-use crate::store::rows::{
-    INSERT_RUN, TASK_COLUMNS, TaskRow, WORKFLOW_COLUMNS, WorkflowRow, to_json,
-};
+use crate::store::rows::{INSERT_RUN, TASK_COLUMNS, TaskRow, WORKFLOW_COLUMNS, WorkflowRow};
 use crate::store::sqlite_cache::{Cache, Cached};
 use crate::store::{LeaseGrant, Outcome, Transition};
 
@@ -175,16 +173,17 @@ fn commit(
 /// Writes what the batch changed, a cached statement per kind of row.
 fn write(tx: &rusqlite::Transaction<'_>, batch: &mut Batch<'_>) -> Result<()> {
     let mut insert_event = tx.prepare_cached(
-        "INSERT INTO events (workflow_id, run, id, kind, payload, time) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO events (workflow_id, run, id, last_id, kind, payload, time) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
-    for e in batch.events() {
+    for e in batch.event_rows() {
         insert_event.execute(params![
             e.workflow_id,
             e.run,
             e.id,
-            e.kind.name(),
-            to_json(&e.kind),
+            e.last_id,
+            e.kind,
+            e.payload,
             e.time
         ])?;
     }

@@ -45,8 +45,8 @@ const COPY_WORKFLOWS: &str = "INSERT INTO workflows (id, run, workflow_type, sta
         c.created + (t.updated_at - t.created_at), c.created + (t.closed_at - t.created_at) \
     FROM clones c JOIN workflows t ON t.id = c.template";
 
-const COPY_EVENTS: &str = "INSERT INTO events (workflow_id, run, id, kind, payload, time) \
-    SELECT c.new_id, e.run, e.id, e.kind, replace(e.payload, t.id, c.new_id), \
+const COPY_EVENTS: &str = "INSERT INTO events (workflow_id, run, id, last_id, kind, payload, time) \
+    SELECT c.new_id, e.run, e.id, e.last_id, e.kind, replace(e.payload, t.id, c.new_id), \
         c.created + (e.time - t.created_at) \
     FROM clones c JOIN workflows t ON t.id = c.template \
     JOIN events e ON e.workflow_id = t.id AND e.run = t.run";
