@@ -507,3 +507,41 @@ async fn a_claim_between_two_commits_is_seen_by_the_second() {
     let history = store.history("c", 1, 0).await.unwrap();
     assert_eq!(history.len(), 3, "{history:?}");
 }
+
+/// A released task's workflow need not be in the batch that releases it;
+/// what the SQLite writer keeps of that workflow must not keep the lease.
+#[tokio::test]
+async fn a_released_lease_stays_released_for_later_commits() {
+    let db = common::TestDb::new().await;
+    let store = common::store(&db).await;
+    let now = common::manual_clock().now();
+    store.commit(&[start("r", now)]).await.unwrap();
+    let claimed = store
+        .claim_workflow_tasks("other", now, std::time::Duration::from_secs(30), 10)
+        .await
+        .unwrap();
+    let [claimed] = claimed.as_slice() else {
+        panic!("expected one workflow task, got {claimed:?}");
+    };
+    // A signal through the writer: it rewrites (and keeps) the workflow's
+    // rows, the claimed task among them, still leased.
+    let signal = Transition::Signal {
+        id: "r".into(),
+        name: "s".into(),
+        payload: serde_json::Value::Null,
+        now,
+    };
+    assert_eq!(store.commit(&[signal]).await.unwrap(), [Applied::Done]);
+    let release = Transition::ReleaseTask {
+        task: claimed.task.clone(),
+        now,
+    };
+    assert_eq!(store.commit(&[release]).await.unwrap(), [Applied::Done]);
+
+    // The released lease no longer holds the task.
+    let applied = store
+        .commit(&[schedule(claimed.task.clone(), "r", 2, &[1], None, now)])
+        .await
+        .unwrap();
+    assert_eq!(applied, [Applied::Stale]);
+}

@@ -151,6 +151,9 @@ fn commit(
             tx.prepare_cached(&format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = ?1"))?;
         for id in Batch::released_task_ids(batch) {
             if let Some(task) = by_id.query_row([id], task_row).optional()? {
+                // The batch changes a task of a workflow it may not load:
+                // what the cache holds of that workflow would go stale.
+                cache.take(&task.workflow_id);
                 tasks.push(task);
             }
         }
