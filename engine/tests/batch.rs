@@ -5,7 +5,7 @@ mod common;
 use chrono::Duration as Span;
 use engine::clock::Clock;
 use engine::store::{
-    Applied, Handoff, LeaseGrant, NewTask, Outcome, TaskRef, Transition, WorkflowTask,
+    Applied, Handoff, LeaseGrant, NewTask, Outcome, Store, TaskRef, Transition, WorkflowTask,
     WorkflowTaskOutcome,
 };
 use engine::{ActivityOptions, EventKind, Timestamp};
@@ -61,6 +61,38 @@ fn schedule(
         current_step: current_step.map(Into::into),
         closing: None,
         now,
+    }
+}
+
+/// A start of `id` run eagerly: its first workflow task, committed with
+/// it, started the activities `seqs` and set `current_step`.
+fn eager_start(id: &str, seqs: &[u32], current_step: Option<&str>, now: Timestamp) -> Transition {
+    let mut events = vec![EventKind::WorkflowTaskCompleted {
+        consumed_through: 1,
+    }];
+    events.extend(seqs.iter().map(|seq| scheduled(*seq)));
+    let mut start = start(id, now);
+    if let Transition::Start { first_task, .. } = &mut start {
+        *first_task = Some(WorkflowTaskOutcome {
+            events,
+            new_tasks: seqs.iter().map(|seq| activity(*seq)).collect(),
+            cancelled: vec![],
+            current_step: current_step.map(Into::into),
+            closing: None,
+        });
+    }
+    start
+}
+
+/// Claims, as another process would, the one workflow task due at `now`.
+async fn claim_one(store: &dyn Store, now: Timestamp) -> WorkflowTask {
+    let claimed = store
+        .claim_workflow_tasks("other", now, std::time::Duration::from_secs(30), 10)
+        .await
+        .unwrap();
+    match claimed.as_slice() {
+        [claimed] => claimed.clone(),
+        other => panic!("expected one workflow task, got {other:?}"),
     }
 }
 
@@ -358,25 +390,9 @@ async fn eager_start_records_the_first_task_with_the_start() {
     let store = common::store(&db).await;
     let now = common::manual_clock().now();
     let lease = lease(now);
-    let eager_start = |seqs: &[u32]| {
-        let mut events = vec![EventKind::WorkflowTaskCompleted {
-            consumed_through: 1,
-        }];
-        events.extend(seqs.iter().map(|seq| scheduled(*seq)));
-        let mut start = start("es", now);
-        if let Transition::Start { first_task, .. } = &mut start {
-            *first_task = Some(WorkflowTaskOutcome {
-                events,
-                new_tasks: seqs.iter().map(|seq| activity(*seq)).collect(),
-                cancelled: vec![],
-                current_step: Some("act".into()),
-                closing: None,
-            });
-        }
-        start
-    };
+    let start_es = |seqs: &[u32]| eager_start("es", seqs, Some("act"), now);
     let outcomes = store
-        .commit_leasing(&[eager_start(&[1, 2]), eager_start(&[3])], Some(&lease))
+        .commit_leasing(&[start_es(&[1, 2]), start_es(&[3])], Some(&lease))
         .await
         .unwrap();
     assert_eq!(outcomes[0].applied, Applied::Started { run: 1 });
@@ -422,24 +438,8 @@ async fn history_reads_from_inside_a_transitions_events() {
     let db = common::TestDb::new().await;
     let store = common::store(&db).await;
     let now = common::manual_clock().now();
-    let mut start = start("h", now);
-    if let Transition::Start { first_task, .. } = &mut start {
-        *first_task = Some(WorkflowTaskOutcome {
-            events: vec![
-                EventKind::WorkflowTaskCompleted {
-                    consumed_through: 1,
-                },
-                scheduled(1),
-                scheduled(2),
-            ],
-            new_tasks: vec![activity(1), activity(2)],
-            cancelled: vec![],
-            current_step: None,
-            closing: None,
-        });
-    }
     store
-        .commit_leasing(&[start], Some(&lease(now)))
+        .commit_leasing(&[eager_start("h", &[1, 2], None, now)], Some(&lease(now)))
         .await
         .unwrap();
     let later = now + Span::seconds(1);
@@ -480,13 +480,7 @@ async fn a_claim_between_two_commits_is_seen_by_the_second() {
         store.commit(&[start("c", now)]).await.unwrap(),
         [Applied::Started { run: 1 }]
     );
-    let claimed = store
-        .claim_workflow_tasks("other", now, std::time::Duration::from_secs(30), 10)
-        .await
-        .unwrap();
-    let [claimed] = claimed.as_slice() else {
-        panic!("expected one workflow task, got {claimed:?}");
-    };
+    let claimed = claim_one(store.as_ref(), now).await;
 
     // The claim's token holds the task; a token from before the claim does not.
     let before_claim = TaskRef {
@@ -516,13 +510,7 @@ async fn a_released_lease_stays_released_for_later_commits() {
     let store = common::store(&db).await;
     let now = common::manual_clock().now();
     store.commit(&[start("r", now)]).await.unwrap();
-    let claimed = store
-        .claim_workflow_tasks("other", now, std::time::Duration::from_secs(30), 10)
-        .await
-        .unwrap();
-    let [claimed] = claimed.as_slice() else {
-        panic!("expected one workflow task, got {claimed:?}");
-    };
+    let claimed = claim_one(store.as_ref(), now).await;
     // A signal through the writer: it rewrites (and keeps) the workflow's
     // rows, the claimed task among them, still leased.
     let signal = Transition::Signal {
