@@ -12,9 +12,13 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use chrono::Duration as Span;
 use engine::clock::Timestamp;
 use engine::store::postgres::PostgresStore;
-use engine::store::{Applied, Store, Transition};
+use engine::store::{
+    Applied, Handoff, LeaseGrant, NewTask, Store, Transition, WorkflowTaskOutcome,
+};
+use engine::{ActivityOptions, EventKind};
 use engine::{Counts, Error, ListFilter};
 use sqlx::{Connection, Executor};
 use tokio::sync::Barrier;
@@ -156,6 +160,31 @@ async fn woken(notify: &tokio::sync::Notify, limit: Duration) -> bool {
     tokio::time::timeout(limit, notify.notified()).await.is_ok()
 }
 
+/// A start whose workflow task is left for any worker to claim.
+fn start(i: usize) -> Transition {
+    Transition::Start {
+        id: format!("wf-{i}"),
+        workflow_type: "t".into(),
+        input: serde_json::Value::Null,
+        first_task: None,
+        now: now(),
+    }
+}
+
+/// Commits starts to `a` until `b`, whose wake-ups are `wakeups`, hears
+/// one (its listener connects in the background), then forgets the
+/// wake-ups still pending. Starts ids from `from` on.
+async fn until_heard(a: &PostgresStore, wakeups: &tokio::sync::Notify, from: usize) {
+    for i in from..from + 50 {
+        a.commit(&[start(i)]).await.unwrap();
+        if woken(wakeups, Duration::from_millis(200)).await {
+            while woken(wakeups, Duration::from_millis(300)).await {}
+            return;
+        }
+    }
+    panic!("b never heard a's commits");
+}
+
 #[tokio::test]
 async fn a_commit_in_one_store_wakes_the_other() {
     if skipped("a_commit_in_one_store_wakes_the_other") {
@@ -165,26 +194,7 @@ async fn a_commit_in_one_store_wakes_the_other() {
     let a = PostgresStore::open(&db.url).await.unwrap();
     let b = PostgresStore::open(&db.url).await.unwrap();
     let wakeups = b.external_wakeups().expect("PostgreSQL has wake-ups");
-    let start = |i: usize| Transition::Start {
-        id: format!("wf-{i}"),
-        workflow_type: "t".into(),
-        input: serde_json::Value::Null,
-        first_task: None,
-        now: now(),
-    };
-
-    // The listener connects in the background: commit until it hears one.
-    let mut i = 0;
-    loop {
-        assert!(i < 50, "b never heard a's commits");
-        a.commit(&[start(i)]).await.unwrap();
-        i += 1;
-        if woken(&wakeups, Duration::from_millis(200)).await {
-            break;
-        }
-    }
-    // Forget wake-ups still pending from those commits.
-    while woken(&wakeups, Duration::from_millis(300)).await {}
+    until_heard(&a, &wakeups, 0).await;
 
     // b's own commits do not wake b (its workers are woken in-process).
     b.commit(&[start(1000)]).await.unwrap();
@@ -203,6 +213,65 @@ async fn a_commit_in_one_store_wakes_the_other() {
 }
 
 #[tokio::test]
+async fn work_handed_off_to_its_committer_wakes_no_other_process() {
+    if skipped("work_handed_off_to_its_committer_wakes_no_other_process") {
+        return;
+    }
+    let db = common::TestDb::new().await;
+    let a = PostgresStore::open(&db.url).await.unwrap();
+    let b = PostgresStore::open(&db.url).await.unwrap();
+    let wakeups = b.external_wakeups().unwrap();
+    until_heard(&a, &wakeups, 0).await;
+
+    // An eager start: its first workflow task ran in a and scheduled an
+    // activity, which the commit leases to a.
+    let lease = LeaseGrant {
+        token: "a:1".into(),
+        until: now() + Span::seconds(30),
+    };
+    let eager = Transition::Start {
+        id: "eager".into(),
+        workflow_type: "t".into(),
+        input: serde_json::Value::Null,
+        first_task: Some(WorkflowTaskOutcome {
+            events: vec![
+                EventKind::WorkflowTaskCompleted {
+                    consumed_through: 1,
+                },
+                EventKind::ActivityScheduled {
+                    seq: 1,
+                    name: "act".into(),
+                    input: serde_json::Value::Null,
+                    options: ActivityOptions::default(),
+                },
+            ],
+            new_tasks: vec![NewTask::Activity {
+                seq: 1,
+                name: "act".into(),
+                input: serde_json::Value::Null,
+                options: ActivityOptions::default(),
+            }],
+            cancelled: vec![],
+            current_step: None,
+            closing: None,
+        }),
+        now: now(),
+    };
+    let outcomes = a.commit_leasing(&[eager], Some(&lease)).await.unwrap();
+    assert!(
+        matches!(outcomes[0].handoffs.as_slice(), [Handoff::Activity(_)]),
+        "the activity is handed to a"
+    );
+    assert!(
+        !woken(&wakeups, Duration::from_millis(500)).await,
+        "nothing b could claim, so no wake-up"
+    );
+    // b still hears work it could take.
+    a.commit(&[start(1000)]).await.unwrap();
+    assert!(woken(&wakeups, Duration::from_secs(5)).await);
+}
+
+#[tokio::test]
 async fn the_listener_reconnects_after_losing_its_connection() {
     if skipped("the_listener_reconnects_after_losing_its_connection") {
         return;
@@ -211,23 +280,7 @@ async fn the_listener_reconnects_after_losing_its_connection() {
     let a = PostgresStore::open(&db.url).await.unwrap();
     let b = PostgresStore::open(&db.url).await.unwrap();
     let wakeups = b.external_wakeups().unwrap();
-    let start = |i: usize| Transition::Start {
-        id: format!("wf-{i}"),
-        workflow_type: "t".into(),
-        input: serde_json::Value::Null,
-        first_task: None,
-        now: now(),
-    };
-    // Until b hears a.
-    let mut i = 0;
-    loop {
-        assert!(i < 50, "b never heard a's commits");
-        a.commit(&[start(i)]).await.unwrap();
-        i += 1;
-        if woken(&wakeups, Duration::from_millis(200)).await {
-            break;
-        }
-    }
+    until_heard(&a, &wakeups, 0).await;
     // Kill every listening connection of this database.
     let mut admin = sqlx::PgConnection::connect(&db.url).await.unwrap();
     let killed: Vec<bool> = sqlx::query_scalar(

@@ -1019,6 +1019,17 @@ impl<'a> Batch<'a> {
         deltas
     }
 
+    /// Whether the batch leaves a task that any worker may claim now or at
+    /// its due time: a new or changed task without a lease (a workflow task
+    /// not run eagerly, a timer, a retry's backoff, a released lease).
+    /// Tasks it leased to the committing process are not: they are handed
+    /// off, and others take them only if the lease runs out.
+    pub(crate) fn leaves_unleased_work(&self) -> bool {
+        self.tasks
+            .iter()
+            .any(|t| !t.removed && (t.changed || !t.stored) && t.row.lease_token.is_none())
+    }
+
     /// Each transition's outcome and the tasks it handed off, once written.
     pub(crate) fn finish(&mut self) -> Vec<Outcome> {
         std::mem::take(&mut self.outcomes)

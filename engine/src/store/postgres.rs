@@ -8,8 +8,9 @@
 //! time.
 //!
 //! Wake-ups cross processes with `LISTEN/NOTIFY` on the channel
-//! [`CHANNEL`]: after each commit a background task sends one notification
-//! (commits made while one is being sent are coalesced into the next), and a
+//! [`CHANNEL`]: after each commit that leaves work another process could
+//! claim, a background task sends one notification (commits made while one
+//! is being sent are coalesced into the next), and a
 //! second background task listens on a dedicated connection, reconnecting
 //! after a loss, and notifies [`Store::external_wakeups`](super::Store::external_wakeups).
 //! Workers still poll, so a lost notification only delays work. Both tasks
@@ -32,8 +33,11 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgre
 /// The channel on which commits announce possible new work.
 pub const CHANNEL: &str = "steadfast_work";
 
-/// Most connections the store's pool opens (the listener has one more).
+/// Most connections the store's pool for reads opens.
 const MAX_CONNECTIONS: u32 = 10;
+/// Most connections for commits, claims and heartbeats: the writers' and a
+/// few for the workers' claims. (The listener has one more.)
+const QUEUE_CONNECTIONS: u32 = PostgresStore::WRITERS as u32 + 4;
 /// How long opening one connection may take before the store gives up.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a query may wait for a free connection of the pool.
@@ -52,6 +56,8 @@ const MAX_LISTEN_BACKOFF: Duration = Duration::from_secs(5);
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// Connections for commits, claims and heartbeats (see [`PostgresStore::open`]).
+    queue_pool: PgPool,
     background: Arc<Background>,
 }
 
@@ -117,6 +123,19 @@ impl PostgresStore {
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_lazy_with(options.clone());
+        // Commits, claims and heartbeats address rows by key or by the due
+        // index, so a whole-table scan is never their best plan; but a
+        // connection plans a prepared statement once and keeps the plan,
+        // and a plan made while a table was small scans it whole.
+        // `workflows` grows from empty on a new database, and `tasks`
+        // churns (a step inserts and deletes a row): between autovacuum
+        // passes it holds thousands of dead rows, which such a scan would
+        // read on every commit and claim. Their connections therefore plan
+        // without sequential scans; reads (listing, searching) keep theirs.
+        let queue_pool = PgPoolOptions::new()
+            .max_connections(QUEUE_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_lazy_with(options.clone().options([("enable_seqscan", "off")]));
         // The listener keeps its connection for good, outside the pool that
         // queries share.
         let listen_pool = PgPoolOptions::new()
@@ -134,6 +153,7 @@ impl PostgresStore {
         let listener = tokio::spawn(listen_loop(listen_pool, wakeups.clone(), origin));
         Ok(Self {
             pool,
+            queue_pool,
             background: Arc::new(Background {
                 announce,
                 wakeups,
@@ -147,13 +167,8 @@ impl PostgresStore {
         &self.pool
     }
 
-    /// Every transition may create work another process could take (a task
-    /// due now, an earlier due time, a released lease): wake the notifier,
-    /// which sends the NOTIFY off the commit path.
-    fn committed(&self, batch: &[super::Transition]) {
-        if !batch.is_empty() {
-            self.background.announce.notify_one();
-        }
+    fn queue(&self) -> &PgPool {
+        &self.queue_pool
     }
 
     fn wakeups(&self) -> Option<Arc<Notify>> {
@@ -165,7 +180,17 @@ impl PostgresStore {
         batch: &[super::Transition],
         lease: Option<&super::LeaseGrant>,
     ) -> Result<Vec<super::Outcome>> {
-        super::postgres_commit::commit(&self.pool, batch, lease).await
+        let committed = super::postgres_commit::commit(&self.queue_pool, batch, lease).await?;
+        // Work another process could take (a task due now or at a time it
+        // must wait for, a released lease): wake the notifier, which sends
+        // the NOTIFY off the commit path. Work handed off to this process
+        // needs none: this process's workers are woken in-process, and
+        // other processes take it only after its lease runs out, which
+        // their polling finds.
+        if committed.unleased_work {
+            self.background.announce.notify_one();
+        }
+        Ok(committed.outcomes)
     }
 }
 

@@ -7,8 +7,9 @@
 //! differs is in a [`Dialect`]. Commits differ more and live apart
 //! (`sqlite_commit`, `postgres_commit`; both planned by `batch`):
 //! [`sql_store!`] implements [`Store`](super::Store) for a backend's struct,
-//! which must have a `pool` field, `DIALECT` and `WRITERS` constants and the inherent
-//! methods `commit_batch`, `committed` and `wakeups`.
+//! which must have a `pool` field (for reads), `DIALECT` and `WRITERS`
+//! constants and the inherent methods `queue` (the pool for claims,
+//! heartbeats and due times), `commit_batch` and `wakeups`.
 
 /// The SQL that differs between backends.
 pub(crate) struct Dialect {
@@ -119,7 +120,7 @@ macro_rules! sql_store {
                     .bind(kind.as_str())
                     .bind(now)
                     .bind(limit as i64)
-                    .fetch_all(&store.pool)
+                    .fetch_all(store.queue())
                     .await?)
             }
 
@@ -130,9 +131,7 @@ macro_rules! sql_store {
                     batch: &[Transition],
                     lease: Option<&LeaseGrant>,
                 ) -> Result<Vec<Outcome>> {
-                    let outcomes = self.commit_batch(batch, lease).await?;
-                    self.committed(batch);
-                    Ok(outcomes)
+                    self.commit_batch(batch, lease).await
                 }
 
                 async fn claim_workflow_tasks(
@@ -162,7 +161,7 @@ macro_rules! sql_store {
                         .bind(to_millis(until))
                         .bind(task.id)
                         .bind(&task.lease_token)
-                        .execute(&self.pool)
+                        .execute(self.queue())
                         .await?;
                     Ok(done.rows_affected() == 1)
                 }
@@ -174,7 +173,7 @@ macro_rules! sql_store {
                     )
                     .bind(to_millis(now))
                     .bind(limit as i64)
-                    .fetch_all(&self.pool)
+                    .fetch_all(self.queue())
                     .await?;
                     Ok(rows
                         .into_iter()
@@ -185,7 +184,7 @@ macro_rules! sql_store {
                 async fn next_due(&self, kind: TaskKind) -> Result<Option<Timestamp>> {
                     let due: Option<i64> = sqlx::query_scalar("SELECT MIN(due_at) FROM tasks WHERE kind = $1")
                         .bind(kind.as_str())
-                        .fetch_one(&self.pool)
+                        .fetch_one(self.queue())
                         .await?;
                     Ok(due.map(from_millis))
                 }

@@ -86,7 +86,10 @@ impl SqliteStore {
         &self.pool
     }
 
-    fn committed(&self, _batch: &[super::Transition]) {}
+    /// Claims and heartbeats share the readers' pool.
+    fn queue(&self) -> &SqlitePool {
+        &self.pool
+    }
 
     async fn commit_batch(
         &self,
