@@ -21,7 +21,7 @@ use engine::store::{
 use engine::{ActivityOptions, EventKind};
 use engine::{Counts, Error, ListFilter};
 use sqlx::{Connection, Executor};
-use tokio::sync::Barrier;
+use tokio::sync::{Barrier, Notify};
 
 fn skipped(test: &str) -> bool {
     let skip = !testkit::is_postgres();
@@ -156,7 +156,7 @@ async fn a_claim_skips_tasks_locked_by_another_claim() {
 }
 
 /// Waits up to `limit` for a wake-up.
-async fn woken(notify: &tokio::sync::Notify, limit: Duration) -> bool {
+async fn woken(notify: &Notify, limit: Duration) -> bool {
     tokio::time::timeout(limit, notify.notified()).await.is_ok()
 }
 
@@ -171,10 +171,21 @@ fn start(i: usize) -> Transition {
     }
 }
 
+/// Two stores on a new database (returned too: it must outlive them), and
+/// the second's wake-ups, once it has heard the first.
+async fn listening_pair() -> (common::TestDb, PostgresStore, PostgresStore, Arc<Notify>) {
+    let db = common::TestDb::new().await;
+    let a = PostgresStore::open(&db.url).await.unwrap();
+    let b = PostgresStore::open(&db.url).await.unwrap();
+    let wakeups = b.external_wakeups().expect("PostgreSQL has wake-ups");
+    until_heard(&a, &wakeups, 0).await;
+    (db, a, b, wakeups)
+}
+
 /// Commits starts to `a` until `b`, whose wake-ups are `wakeups`, hears
 /// one (its listener connects in the background), then forgets the
 /// wake-ups still pending. Starts ids from `from` on.
-async fn until_heard(a: &PostgresStore, wakeups: &tokio::sync::Notify, from: usize) {
+async fn until_heard(a: &PostgresStore, wakeups: &Notify, from: usize) {
     for i in from..from + 50 {
         a.commit(&[start(i)]).await.unwrap();
         if woken(wakeups, Duration::from_millis(200)).await {
@@ -190,11 +201,7 @@ async fn a_commit_in_one_store_wakes_the_other() {
     if skipped("a_commit_in_one_store_wakes_the_other") {
         return;
     }
-    let db = common::TestDb::new().await;
-    let a = PostgresStore::open(&db.url).await.unwrap();
-    let b = PostgresStore::open(&db.url).await.unwrap();
-    let wakeups = b.external_wakeups().expect("PostgreSQL has wake-ups");
-    until_heard(&a, &wakeups, 0).await;
+    let (_db, a, b, wakeups) = listening_pair().await;
 
     // b's own commits do not wake b (its workers are woken in-process).
     b.commit(&[start(1000)]).await.unwrap();
@@ -217,11 +224,7 @@ async fn work_handed_off_to_its_committer_wakes_no_other_process() {
     if skipped("work_handed_off_to_its_committer_wakes_no_other_process") {
         return;
     }
-    let db = common::TestDb::new().await;
-    let a = PostgresStore::open(&db.url).await.unwrap();
-    let b = PostgresStore::open(&db.url).await.unwrap();
-    let wakeups = b.external_wakeups().unwrap();
-    until_heard(&a, &wakeups, 0).await;
+    let (_db, a, _b, wakeups) = listening_pair().await;
 
     // An eager start: its first workflow task ran in a and scheduled an
     // activity, which the commit leases to a.
@@ -276,11 +279,7 @@ async fn the_listener_reconnects_after_losing_its_connection() {
     if skipped("the_listener_reconnects_after_losing_its_connection") {
         return;
     }
-    let db = common::TestDb::new().await;
-    let a = PostgresStore::open(&db.url).await.unwrap();
-    let b = PostgresStore::open(&db.url).await.unwrap();
-    let wakeups = b.external_wakeups().unwrap();
-    until_heard(&a, &wakeups, 0).await;
+    let (db, a, _b, wakeups) = listening_pair().await;
     // Kill every listening connection of this database.
     let mut admin = sqlx::PgConnection::connect(&db.url).await.unwrap();
     let killed: Vec<bool> = sqlx::query_scalar(
@@ -293,17 +292,8 @@ async fn the_listener_reconnects_after_losing_its_connection() {
     .unwrap();
     assert!(!killed.is_empty(), "found the listeners");
     // b listens again and hears a.
-    let mut heard = false;
-    for j in 0..50 {
-        a.commit(&[start(100 + j)]).await.unwrap();
-        if woken(&wakeups, Duration::from_millis(200)).await {
-            heard = true;
-            break;
-        }
-    }
-    assert!(heard, "b listens again after losing its connection");
+    until_heard(&a, &wakeups, 100).await;
     // Heard for real, not just the wake-up that follows a reconnection.
-    while woken(&wakeups, Duration::from_millis(300)).await {}
     a.commit(&[start(1000)]).await.unwrap();
     assert!(
         woken(&wakeups, Duration::from_secs(5)).await,
