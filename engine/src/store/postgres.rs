@@ -35,9 +35,9 @@ pub const CHANNEL: &str = "steadfast_work";
 
 /// Most connections the store's pool for reads opens.
 const MAX_CONNECTIONS: u32 = 10;
-/// Most connections for commits, claims and heartbeats: the writers' and a
-/// few for the workers' claims. (The listener has one more.)
-const QUEUE_CONNECTIONS: u32 = PostgresStore::WRITERS as u32 + 4;
+/// Most connections for claims, heartbeats and due times. The writers have
+/// one each, and the listener one: a process opens at most 17.
+const QUEUE_CONNECTIONS: u32 = 4;
 /// How long opening one connection may take before the store gives up.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a query may wait for a free connection of the pool.
@@ -56,8 +56,11 @@ const MAX_LISTEN_BACKOFF: Duration = Duration::from_secs(5);
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: PgPool,
-    /// Connections for commits, claims and heartbeats (see [`PostgresStore::open`]).
+    /// Connections for claims, heartbeats and due times (see [`PostgresStore::open`]).
     queue_pool: PgPool,
+    /// The writers' connections, one each, so that a commit never waits
+    /// for one behind claims or heartbeats.
+    commit_pool: PgPool,
     background: Arc<Background>,
 }
 
@@ -132,10 +135,15 @@ impl PostgresStore {
         // passes it holds thousands of dead rows, which such a scan would
         // read on every commit and claim. Their connections therefore plan
         // without sequential scans; reads (listing, searching) keep theirs.
+        let queue_options = options.clone().options([("enable_seqscan", "off")]);
         let queue_pool = PgPoolOptions::new()
             .max_connections(QUEUE_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_lazy_with(options.clone().options([("enable_seqscan", "off")]));
+            .connect_lazy_with(queue_options.clone());
+        let commit_pool = PgPoolOptions::new()
+            .max_connections(Self::WRITERS as u32)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_lazy_with(queue_options);
         // The listener keeps its connection for good, outside the pool that
         // queries share.
         let listen_pool = PgPoolOptions::new()
@@ -154,6 +162,7 @@ impl PostgresStore {
         Ok(Self {
             pool,
             queue_pool,
+            commit_pool,
             background: Arc::new(Background {
                 announce,
                 wakeups,
@@ -180,7 +189,7 @@ impl PostgresStore {
         batch: &[super::Transition],
         lease: Option<&super::LeaseGrant>,
     ) -> Result<Vec<super::Outcome>> {
-        let committed = super::postgres_commit::commit(&self.queue_pool, batch, lease).await?;
+        let committed = super::postgres_commit::commit(&self.commit_pool, batch, lease).await?;
         // Work another process could take (a task due now or at a time it
         // must wait for, a released lease): wake the notifier, which sends
         // the NOTIFY off the commit path. Work handed off to this process
