@@ -908,31 +908,27 @@ impl<'a> Batch<'a> {
                 .count();
             let (group, after) = rest.split_at(len);
             rest = after;
-            rows.push(match group {
-                [one] => NewEventRow {
-                    workflow_id: one.workflow_id,
-                    run: one.run,
-                    id: one.id,
-                    last_id: None,
-                    kind: Cow::Borrowed(one.kind.name()),
-                    payload: to_json(&one.kind),
-                    time: one.time,
-                },
-                several => NewEventRow {
-                    workflow_id: first.workflow_id,
-                    run: first.run,
-                    id: first.id,
-                    last_id: Some(first.id + several.len() as i64 - 1),
-                    kind: Cow::Owned(
+            let (kind, payload) = match group {
+                [one] => (Cow::Borrowed(one.kind.name()), to_json(&one.kind)),
+                several => (
+                    Cow::Owned(
                         several
                             .iter()
                             .map(|e| e.kind.name())
                             .collect::<Vec<_>>()
                             .join(","),
                     ),
-                    payload: to_json(&several.iter().map(|e| &e.kind).collect::<Vec<_>>()),
-                    time: first.time,
-                },
+                    to_json(&several.iter().map(|e| &e.kind).collect::<Vec<_>>()),
+                ),
+            };
+            rows.push(NewEventRow {
+                workflow_id: first.workflow_id,
+                run: first.run,
+                id: first.id,
+                last_id: (len > 1).then(|| first.id + len as i64 - 1),
+                kind,
+                payload,
+                time: first.time,
             });
         }
         rows

@@ -147,73 +147,75 @@ const WRITE: &str = "WITH \
 /// Writes what the batch changed ([`WRITE`]) and records the ids the new
 /// tasks were given.
 async fn write(conn: &mut PgConnection, batch: &mut Batch<'_>, shard: i64) -> Result<()> {
-    let events = batch.event_rows();
-    let changed: Vec<&TaskRow> = batch.changed_tasks().collect();
-    let new_tasks = batch.new_tasks();
-    let workflows: Vec<&WorkflowRow> = batch.changed_workflows().iter().map(|c| c.row).collect();
-    let runs = batch.closed_runs();
-    let counts = batch.count_deltas();
-    let minutes = batch.minute_deltas();
-    let assigned: Vec<(i64, String, i64, String, i64)> = sqlx::query_as(WRITE)
-        .bind(column(&events, |e| e.workflow_id))
-        .bind(column(&events, |e| e.run))
-        .bind(column(&events, |e| e.id))
-        .bind(column(&events, |e| e.last_id))
-        .bind(column(&events, |e| e.kind.as_ref()))
-        .bind(column(&events, |e| e.payload.as_str()))
-        .bind(column(&events, |e| e.time))
-        .bind(batch.deleted_tasks())
-        .bind(column(&changed, |t| t.id))
-        .bind(column(&changed, |t| t.lease_token.as_deref()))
-        .bind(column(&changed, |t| t.due_at))
-        .bind(column(&changed, |t| t.attempt))
-        .bind(column(&changed, |t| t.last_error.as_deref()))
-        .bind(column(&changed, |t| t.last_failed_at))
-        .bind(column(&new_tasks, |t| t.kind.as_str()))
-        .bind(column(&new_tasks, |t| t.workflow_id.as_str()))
-        .bind(column(&new_tasks, |t| t.run))
-        .bind(column(&new_tasks, |t| t.seq))
-        .bind(column(&new_tasks, |t| t.name.as_str()))
-        .bind(column(&new_tasks, |t| t.input.as_deref()))
-        .bind(column(&new_tasks, |t| t.options.as_deref()))
-        .bind(column(&new_tasks, |t| t.attempt))
-        .bind(column(&new_tasks, |t| t.max_attempts))
-        .bind(column(&new_tasks, |t| t.timeout_ms))
-        .bind(column(&new_tasks, |t| t.due_at))
-        .bind(column(&new_tasks, |t| t.lease_token.as_deref()))
-        .bind(column(&new_tasks, |t| t.scheduled_at))
-        .bind(column(&workflows, |w| w.id.as_str()))
-        .bind(column(&workflows, |w| w.run))
-        .bind(column(&workflows, |w| w.workflow_type.as_str()))
-        .bind(column(&workflows, |w| w.status.as_str()))
-        .bind(column(&workflows, |w| w.input.as_str()))
-        .bind(column(&workflows, |w| w.result.as_deref()))
-        .bind(column(&workflows, |w| w.error.as_deref()))
-        .bind(column(&workflows, |w| w.cancel_requested))
-        .bind(column(&workflows, |w| w.current_step.as_deref()))
-        .bind(column(&workflows, |w| w.retry_mode.as_deref()))
-        .bind(column(&workflows, |w| w.version))
-        .bind(column(&workflows, |w| w.inputs_through))
-        .bind(column(&workflows, |w| w.created_at))
-        .bind(column(&workflows, |w| w.updated_at))
-        .bind(column(&workflows, |w| w.closed_at))
-        .bind(column(runs, |r| r.id.as_str()))
-        .bind(column(runs, |r| r.run))
-        .bind(column(runs, |r| r.status.as_str()))
-        .bind(column(runs, |r| r.error.as_deref()))
-        .bind(column(runs, |r| r.retry_mode.as_deref()))
-        .bind(column(runs, |r| r.created_at))
-        .bind(column(runs, |r| r.closed_at))
-        .bind(shard)
-        .bind(column(&counts, |(s, _)| *s))
-        .bind(column(&counts, |(_, n)| *n))
-        .bind(column(&minutes, |(m, _, _)| *m))
-        .bind(column(&minutes, |(_, o, _)| *o))
-        .bind(column(&minutes, |(_, _, n)| *n))
-        .fetch_all(&mut *conn)
-        .await?;
-    // The columns borrow the batch, which records the ids next.
-    drop((events, changed, new_tasks, workflows, counts, minutes));
+    // The columns borrow the batch, which records the ids after.
+    let assigned: Vec<(i64, String, i64, String, i64)> = {
+        let events = batch.event_rows();
+        let changed: Vec<&TaskRow> = batch.changed_tasks().collect();
+        let new_tasks = batch.new_tasks();
+        let workflows: Vec<&WorkflowRow> =
+            batch.changed_workflows().iter().map(|c| c.row).collect();
+        let runs = batch.closed_runs();
+        let counts = batch.count_deltas();
+        let minutes = batch.minute_deltas();
+        sqlx::query_as(WRITE)
+            .bind(column(&events, |e| e.workflow_id))
+            .bind(column(&events, |e| e.run))
+            .bind(column(&events, |e| e.id))
+            .bind(column(&events, |e| e.last_id))
+            .bind(column(&events, |e| e.kind.as_ref()))
+            .bind(column(&events, |e| e.payload.as_str()))
+            .bind(column(&events, |e| e.time))
+            .bind(batch.deleted_tasks())
+            .bind(column(&changed, |t| t.id))
+            .bind(column(&changed, |t| t.lease_token.as_deref()))
+            .bind(column(&changed, |t| t.due_at))
+            .bind(column(&changed, |t| t.attempt))
+            .bind(column(&changed, |t| t.last_error.as_deref()))
+            .bind(column(&changed, |t| t.last_failed_at))
+            .bind(column(&new_tasks, |t| t.kind.as_str()))
+            .bind(column(&new_tasks, |t| t.workflow_id.as_str()))
+            .bind(column(&new_tasks, |t| t.run))
+            .bind(column(&new_tasks, |t| t.seq))
+            .bind(column(&new_tasks, |t| t.name.as_str()))
+            .bind(column(&new_tasks, |t| t.input.as_deref()))
+            .bind(column(&new_tasks, |t| t.options.as_deref()))
+            .bind(column(&new_tasks, |t| t.attempt))
+            .bind(column(&new_tasks, |t| t.max_attempts))
+            .bind(column(&new_tasks, |t| t.timeout_ms))
+            .bind(column(&new_tasks, |t| t.due_at))
+            .bind(column(&new_tasks, |t| t.lease_token.as_deref()))
+            .bind(column(&new_tasks, |t| t.scheduled_at))
+            .bind(column(&workflows, |w| w.id.as_str()))
+            .bind(column(&workflows, |w| w.run))
+            .bind(column(&workflows, |w| w.workflow_type.as_str()))
+            .bind(column(&workflows, |w| w.status.as_str()))
+            .bind(column(&workflows, |w| w.input.as_str()))
+            .bind(column(&workflows, |w| w.result.as_deref()))
+            .bind(column(&workflows, |w| w.error.as_deref()))
+            .bind(column(&workflows, |w| w.cancel_requested))
+            .bind(column(&workflows, |w| w.current_step.as_deref()))
+            .bind(column(&workflows, |w| w.retry_mode.as_deref()))
+            .bind(column(&workflows, |w| w.version))
+            .bind(column(&workflows, |w| w.inputs_through))
+            .bind(column(&workflows, |w| w.created_at))
+            .bind(column(&workflows, |w| w.updated_at))
+            .bind(column(&workflows, |w| w.closed_at))
+            .bind(column(runs, |r| r.id.as_str()))
+            .bind(column(runs, |r| r.run))
+            .bind(column(runs, |r| r.status.as_str()))
+            .bind(column(runs, |r| r.error.as_deref()))
+            .bind(column(runs, |r| r.retry_mode.as_deref()))
+            .bind(column(runs, |r| r.created_at))
+            .bind(column(runs, |r| r.closed_at))
+            .bind(shard)
+            .bind(column(&counts, |(s, _)| *s))
+            .bind(column(&counts, |(_, n)| *n))
+            .bind(column(&minutes, |(m, _, _)| *m))
+            .bind(column(&minutes, |(_, o, _)| *o))
+            .bind(column(&minutes, |(_, _, n)| *n))
+            .fetch_all(&mut *conn)
+            .await?
+    };
     for (id, workflow_id, run, kind, seq) in assigned {
         batch.assign_task_id((workflow_id, run, &kind, seq), id)?;
     }
