@@ -457,7 +457,7 @@ pub(crate) async fn activity_loop(shared: Arc<Shared>) {
 }
 
 async fn run_activity(shared: &Arc<Shared>, task: ActivityTask) -> Result<()> {
-    let options = task.options.clone();
+    let options = &task.options;
     let started = std::time::Instant::now();
     metrics::counter!("steadfast_activity_attempts_total", "name" => task.name.clone())
         .increment(1);
@@ -497,7 +497,7 @@ async fn run_activity(shared: &Arc<Shared>, task: ActivityTask) -> Result<()> {
                     heartbeat,
                 };
                 let attempt =
-                    std::panic::AssertUnwindSafe(f(ctx, task.input.clone())).catch_unwind();
+                    std::panic::AssertUnwindSafe(f(ctx, task.input)).catch_unwind();
                 match tokio::time::timeout(options.start_to_close_timeout, attempt).await {
                     Ok(Ok(outcome)) => outcome,
                     Ok(Err(_panic)) => Err(ActivityError::retryable("the activity panicked")),

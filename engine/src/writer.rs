@@ -189,6 +189,7 @@ async fn write_loop(
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (transitions, replies): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
+        let transitions: Arc<[Transition]> = transitions.into();
         // Workers look at the queue only when a commit may have left work
         // that was not handed to them (or none is handed over).
         let wake_workers =
@@ -197,15 +198,18 @@ async fn write_loop(
             token: format!("{}:{}", l.owner, uuid::Uuid::new_v4().simple()),
             until: l.clock.now() + chrono::Duration::from_std(l.duration).unwrap_or_default(),
         });
-        let outcomes = match store.commit_leasing(&transitions, grant.as_ref()).await {
+        let outcomes = match store
+            .commit_leasing(transitions.clone(), grant.as_ref())
+            .await
+        {
             Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
             // One bad transition must not fail its neighbours: retry each
             // alone so that only the failing one reports an error.
             Err(_) => {
                 let mut outcomes = Vec::with_capacity(transitions.len());
-                for transition in &transitions {
+                for transition in transitions.iter() {
                     let outcome = store
-                        .commit_leasing(std::slice::from_ref(transition), grant.as_ref())
+                        .commit_leasing(Arc::new([transition.clone()]), grant.as_ref())
                         .await
                         .and_then(|mut v| v.pop().ok_or(Error::ShuttingDown));
                     outcomes.push(outcome);

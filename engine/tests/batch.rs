@@ -127,13 +127,14 @@ async fn transitions_in_one_batch_see_each_other_in_order() {
     // a start does not find the workflow, one placed after ends it.
     let outcomes = store
         .commit_leasing(
-            &[
+            vec![
                 terminate("a"),
                 start("a", now),
                 start("a", now),
                 start("b", now),
                 terminate("b"),
-            ],
+            ]
+            .into(),
             Some(&lease),
         )
         .await
@@ -164,14 +165,15 @@ async fn transitions_in_one_batch_see_each_other_in_order() {
     // a schedules two activities at once.
     let outcomes = store
         .commit_leasing(
-            &[schedule(
+            vec![schedule(
                 first.task.clone(),
                 "a",
                 1,
                 &[1, 2],
                 Some("act"),
                 now,
-            )],
+            )]
+            .into(),
             Some(&lease),
         )
         .await
@@ -198,7 +200,7 @@ async fn transitions_in_one_batch_see_each_other_in_order() {
     };
     // The first activity's result makes the next workflow task (event 5).
     let outcomes = store
-        .commit_leasing(&[complete(0)], Some(&lease))
+        .commit_leasing(vec![complete(0)].into(), Some(&lease))
         .await
         .unwrap();
     let second = workflow_task(&outcomes[0].handoffs);
@@ -208,10 +210,11 @@ async fn transitions_in_one_batch_see_each_other_in_order() {
     // activity's result needs a new workflow task under the same key.
     let outcomes = store
         .commit_leasing(
-            &[
+            vec![
                 schedule(second.task.clone(), "a", 5, &[], None, now),
                 complete(1),
-            ],
+            ]
+            .into(),
             Some(&lease),
         )
         .await
@@ -273,7 +276,7 @@ async fn eager_workflow_tasks_apply_only_on_what_the_instance_saw() {
         let lease = lease.clone();
         async move {
             store
-                .commit_leasing(&[t], Some(&lease))
+                .commit_leasing(vec![t].into(), Some(&lease))
                 .await
                 .unwrap()
                 .remove(0)
@@ -392,7 +395,7 @@ async fn eager_start_records_the_first_task_with_the_start() {
     let lease = lease(now);
     let start_es = |seqs: &[u32]| eager_start("es", seqs, Some("act"), now);
     let outcomes = store
-        .commit_leasing(&[start_es(&[1, 2]), start_es(&[3])], Some(&lease))
+        .commit_leasing(vec![start_es(&[1, 2]), start_es(&[3])].into(), Some(&lease))
         .await
         .unwrap();
     assert_eq!(outcomes[0].applied, Applied::Started { run: 1 });
@@ -439,7 +442,10 @@ async fn history_reads_from_inside_a_transitions_events() {
     let store = common::store(&db).await;
     let now = common::manual_clock().now();
     store
-        .commit_leasing(&[eager_start("h", &[1, 2], None, now)], Some(&lease(now)))
+        .commit_leasing(
+            vec![eager_start("h", &[1, 2], None, now)].into(),
+            Some(&lease(now)),
+        )
         .await
         .unwrap();
     let later = now + Span::seconds(1);

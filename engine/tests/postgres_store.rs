@@ -260,7 +260,10 @@ async fn work_handed_off_to_its_committer_wakes_no_other_process() {
         }),
         now: now(),
     };
-    let outcomes = a.commit_leasing(&[eager], Some(&lease)).await.unwrap();
+    let outcomes = a
+        .commit_leasing(vec![eager].into(), Some(&lease))
+        .await
+        .unwrap();
     assert!(
         matches!(outcomes[0].handoffs.as_slice(), [Handoff::Activity(_)]),
         "the activity is handed to a"

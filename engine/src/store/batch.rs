@@ -128,11 +128,23 @@ pub(crate) struct Batch<'a> {
 /// A workflow row a batch changed.
 pub(crate) struct Changed<'a> {
     pub row: &'a WorkflowRow,
-    /// A column an index of `workflows` holds changed (a close or a retry),
-    /// so the update must maintain the indexes; most transitions only
-    /// append, and SQLite rewrites the entries of every index whose
-    /// columns an `UPDATE` sets, changed or not.
-    pub indexed: bool,
+    /// Which columns an index of `workflows` holds changed, so the update
+    /// must maintain those indexes; most transitions only append, and
+    /// SQLite rewrites the entries of every index whose columns an
+    /// `UPDATE` sets, changed or not.
+    pub indexed: Indexed,
+}
+
+/// The indexed columns of a workflow row a batch changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Indexed {
+    /// Neither: the update leaves every index of `workflows` alone.
+    Unchanged,
+    /// Only `status` (a close): `created_at` is left out of the update, so
+    /// the indexes that hold it but not `status` stay untouched.
+    Status,
+    /// `created_at` too (a new run, or a row this batch created).
+    StatusAndCreated,
 }
 
 /// The outcome label a started run is counted under per minute.
@@ -977,12 +989,14 @@ impl<'a> Batch<'a> {
             .filter_map(|id| self.heads.get(id))
             .map(|row| Changed {
                 row,
-                indexed: self
-                    .indexed
-                    .get(&row.id)
-                    .is_none_or(|(status, created_at)| {
-                        *status != row.status || *created_at != row.created_at
-                    }),
+                indexed: match self.indexed.get(&row.id) {
+                    Some((_, created_at)) if *created_at != row.created_at => {
+                        Indexed::StatusAndCreated
+                    }
+                    Some((status, _)) if *status != row.status => Indexed::Status,
+                    Some(_) => Indexed::Unchanged,
+                    None => Indexed::StatusAndCreated,
+                },
             })
             .collect()
     }

@@ -395,15 +395,18 @@ pub trait Store: Send + Sync + 'static {
     /// database commits as the backend can (ideally one). Returns one
     /// [`Outcome`] per transition, in order, with the tasks it created that
     /// `lease` leased to the caller. An `Err` means none was applied.
+    ///
+    /// The batch is shared, not borrowed, so that a backend that commits on
+    /// a thread of its own (SQLite) hands it over without copying it.
     async fn commit_leasing(
         &self,
-        batch: &[Transition],
+        batch: Arc<[Transition]>,
         lease: Option<&LeaseGrant>,
     ) -> Result<Vec<Outcome>>;
 
     /// [`Store::commit_leasing`] without leasing anything to the caller.
     async fn commit(&self, batch: &[Transition]) -> Result<Vec<Applied>> {
-        let outcomes = self.commit_leasing(batch, None).await?;
+        let outcomes = self.commit_leasing(batch.into(), None).await?;
         Ok(outcomes.into_iter().map(|o| o.applied).collect())
     }
 

@@ -189,10 +189,10 @@ impl PostgresStore {
 
     async fn commit_batch(
         &self,
-        batch: &[super::Transition],
+        batch: Arc<[super::Transition]>,
         lease: Option<&super::LeaseGrant>,
     ) -> Result<Vec<super::Outcome>> {
-        let committed = super::postgres_commit::commit(&self.commit_pool, batch, lease).await?;
+        let committed = super::postgres_commit::commit(&self.commit_pool, &batch, lease).await?;
         // Work another process could take (a task due now or at a time it
         // must wait for, a released lease): wake the notifier, which sends
         // the NOTIFY off the commit path. Work handed off to this process

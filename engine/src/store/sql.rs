@@ -128,7 +128,7 @@ macro_rules! sql_store {
             impl Store for $store {
                 async fn commit_leasing(
                     &self,
-                    batch: &[Transition],
+                    batch: std::sync::Arc<[Transition]>,
                     lease: Option<&LeaseGrant>,
                 ) -> Result<Vec<Outcome>> {
                     self.commit_batch(batch, lease).await

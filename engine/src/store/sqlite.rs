@@ -93,7 +93,7 @@ impl SqliteStore {
 
     async fn commit_batch(
         &self,
-        batch: &[super::Transition],
+        batch: Arc<[super::Transition]>,
         lease: Option<&super::LeaseGrant>,
     ) -> Result<Vec<super::Outcome>> {
         self.committer.commit(batch, lease).await

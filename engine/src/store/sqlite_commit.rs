@@ -12,14 +12,14 @@
 //! loads, so the rows read stay true until the commit.
 
 use std::path::Path;
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use tokio::sync::oneshot;
 
 use crate::error::{Error, Result};
-use crate::store::batch::Batch;
+use crate::store::batch::{Batch, Indexed};
 use crate::store::rows::{INSERT_RUN, TASK_COLUMNS, TaskRow, WORKFLOW_COLUMNS, WorkflowRow};
 use crate::store::sqlite_cache::{Cache, Cached};
 use crate::store::{LeaseGrant, Outcome, Transition};
@@ -27,7 +27,7 @@ use crate::store::{LeaseGrant, Outcome, Transition};
 type Outcomes = Vec<Outcome>;
 
 struct Job {
-    batch: Vec<Transition>,
+    batch: Arc<[Transition]>,
     lease: Option<LeaseGrant>,
     reply: oneshot::Sender<Result<Outcomes>>,
 }
@@ -77,13 +77,13 @@ impl Committer {
     /// [`Store::commit_leasing`](super::Store::commit_leasing).
     pub(crate) async fn commit(
         &self,
-        batch: &[Transition],
+        batch: Arc<[Transition]>,
         lease: Option<&LeaseGrant>,
     ) -> Result<Outcomes> {
         let (reply, answer) = oneshot::channel();
         self.jobs
             .send(Job {
-                batch: batch.to_vec(),
+                batch,
                 lease: lease.cloned(),
                 reply,
             })
@@ -241,13 +241,19 @@ fn write(tx: &rusqlite::Transaction<'_>, batch: &mut Batch<'_>) -> Result<()> {
     for ((workflow_id, run, kind, seq), id) in assigned {
         batch.assign_task_id((workflow_id, run, &kind, seq), id)?;
     }
-    // Two updates: most transitions change no column an index holds, and
-    // SQLite rewrites the entries of every index whose columns an update
-    // sets, changed or not.
+    // Three updates: most transitions change no column an index holds, a
+    // close changes only `status`, and SQLite rewrites the entries of every
+    // index whose columns an update sets, changed or not (`created_at` is in
+    // all three listing indexes).
     let mut update_workflow = tx.prepare_cached(
         "UPDATE workflows SET run = ?2, result = ?3, error = ?4, cancel_requested = ?5, \
          current_step = ?6, retry_mode = ?7, version = ?8, inputs_through = ?9, \
          updated_at = ?10, closed_at = ?11 WHERE id = ?1",
+    )?;
+    let mut update_status = tx.prepare_cached(
+        "UPDATE workflows SET run = ?2, result = ?3, error = ?4, cancel_requested = ?5, \
+         current_step = ?6, retry_mode = ?7, version = ?8, inputs_through = ?9, \
+         updated_at = ?10, closed_at = ?11, status = ?12 WHERE id = ?1",
     )?;
     let mut update_indexed = tx.prepare_cached(
         "UPDATE workflows SET run = ?2, result = ?3, error = ?4, cancel_requested = ?5, \
@@ -269,12 +275,18 @@ fn write(tx: &rusqlite::Transaction<'_>, batch: &mut Batch<'_>) -> Result<()> {
             w.updated_at,
             w.closed_at
         ];
-        let updated = if changed.indexed {
-            let mut all = common.to_vec();
-            all.extend(params![w.status, w.created_at]);
-            update_indexed.execute(all.as_slice())?
-        } else {
-            update_workflow.execute(common)?
+        let updated = match changed.indexed {
+            Indexed::Unchanged => update_workflow.execute(common)?,
+            Indexed::Status => {
+                let mut all = common.to_vec();
+                all.push(&w.status);
+                update_status.execute(all.as_slice())?
+            }
+            Indexed::StatusAndCreated => {
+                let mut all = common.to_vec();
+                all.extend(params![w.status, w.created_at]);
+                update_indexed.execute(all.as_slice())?
+            }
         };
         if updated != 1 {
             return Err(Error::Corrupt(format!(

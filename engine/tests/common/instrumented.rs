@@ -46,10 +46,10 @@ impl Instrumented {
 impl Store for Instrumented {
     async fn commit_leasing(
         &self,
-        batch: &[Transition],
+        batch: Arc<[Transition]>,
         lease: Option<&LeaseGrant>,
     ) -> engine::Result<Vec<Outcome>> {
-        let outcomes = self.inner.commit_leasing(batch, lease).await?;
+        let outcomes = self.inner.commit_leasing(batch.clone(), lease).await?;
         let eager = batch.iter().zip(&outcomes).filter(|(t, outcome)| {
             matches!(t, Transition::CompleteActivityEagerly { .. })
                 && matches!(outcome.applied, Applied::Appended { .. })
