@@ -496,8 +496,7 @@ async fn run_activity(shared: &Arc<Shared>, task: ActivityTask) -> Result<()> {
                     cancelled,
                     heartbeat,
                 };
-                let attempt =
-                    std::panic::AssertUnwindSafe(f(ctx, task.input)).catch_unwind();
+                let attempt = std::panic::AssertUnwindSafe(f(ctx, task.input)).catch_unwind();
                 match tokio::time::timeout(options.start_to_close_timeout, attempt).await {
                     Ok(Ok(outcome)) => outcome,
                     Ok(Err(_panic)) => Err(ActivityError::retryable("the activity panicked")),
