@@ -134,6 +134,8 @@ async fn retry_from_start_runs_everything_again_as_run_two() {
         .await
         .unwrap();
     assert_eq!(failed.status, WorkflowStatus::Failed);
+    // So that run 2 starts at a later millisecond than run 1.
+    tokio::time::sleep(Duration::from_millis(5)).await;
     assert!(matches!(
         client.retry("rs-1", RetryMode::FromStart).await,
         Ok(2)
@@ -157,6 +159,9 @@ async fn retry_from_start_runs_everything_again_as_run_two() {
         (runs[1].run, runs[1].retry_mode),
         (2, Some(RetryMode::FromStart))
     );
+    // The row's start time (an indexed column, written only when it
+    // changes) is run 2's.
+    assert!(runs[1].created_at > runs[0].created_at, "{runs:?}");
     // History of run 1 is kept unchanged.
     let run1 = client.history("rs-1", Some(1)).await.unwrap();
     assert!(matches!(
