@@ -188,8 +188,16 @@ async fn write_loop(
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let (transitions, replies): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
-        let transitions: Arc<[Transition]> = transitions.into();
+        // Collected straight into the shared slice: one allocation, each
+        // transition moved once.
+        let mut replies = Vec::with_capacity(batch.len());
+        let transitions: Arc<[Transition]> = batch
+            .drain(..)
+            .map(|(transition, reply)| {
+                replies.push(reply);
+                transition
+            })
+            .collect();
         // Workers look at the queue only when a commit may have left work
         // that was not handed to them (or none is handed over).
         let wake_workers =
