@@ -15,7 +15,8 @@ use std::path::Path;
 use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use rusqlite::types::ToSql;
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params, params_from_iter};
 use tokio::sync::oneshot;
 
 use crate::error::{Error, Result};
@@ -173,6 +174,20 @@ fn commit(
     Ok(outcomes)
 }
 
+/// The `UPDATE` of a workflow row's columns that no index holds, plus
+/// `indexed` (the `SET` items of those that changed), keyed by `?1`.
+macro_rules! update_workflow {
+    ($indexed:literal) => {
+        concat!(
+            "UPDATE workflows SET run = ?2, result = ?3, error = ?4, cancel_requested = ?5, \
+             current_step = ?6, retry_mode = ?7, version = ?8, inputs_through = ?9, \
+             updated_at = ?10, closed_at = ?11",
+            $indexed,
+            " WHERE id = ?1"
+        )
+    };
+}
+
 /// Writes what the batch changed, a cached statement per kind of row.
 fn write(tx: &rusqlite::Transaction<'_>, batch: &mut Batch<'_>) -> Result<()> {
     let mut insert_event = tx.prepare_cached(
@@ -245,21 +260,10 @@ fn write(tx: &rusqlite::Transaction<'_>, batch: &mut Batch<'_>) -> Result<()> {
     // close changes only `status`, and SQLite rewrites the entries of every
     // index whose columns an update sets, changed or not (`created_at` is in
     // all three listing indexes).
-    let mut update_workflow = tx.prepare_cached(
-        "UPDATE workflows SET run = ?2, result = ?3, error = ?4, cancel_requested = ?5, \
-         current_step = ?6, retry_mode = ?7, version = ?8, inputs_through = ?9, \
-         updated_at = ?10, closed_at = ?11 WHERE id = ?1",
-    )?;
-    let mut update_status = tx.prepare_cached(
-        "UPDATE workflows SET run = ?2, result = ?3, error = ?4, cancel_requested = ?5, \
-         current_step = ?6, retry_mode = ?7, version = ?8, inputs_through = ?9, \
-         updated_at = ?10, closed_at = ?11, status = ?12 WHERE id = ?1",
-    )?;
-    let mut update_indexed = tx.prepare_cached(
-        "UPDATE workflows SET run = ?2, result = ?3, error = ?4, cancel_requested = ?5, \
-         current_step = ?6, retry_mode = ?7, version = ?8, inputs_through = ?9, \
-         updated_at = ?10, closed_at = ?11, status = ?12, created_at = ?13 WHERE id = ?1",
-    )?;
+    let mut update_plain = tx.prepare_cached(update_workflow!(""))?;
+    let mut update_status = tx.prepare_cached(update_workflow!(", status = ?12"))?;
+    let mut update_indexed =
+        tx.prepare_cached(update_workflow!(", status = ?12, created_at = ?13"))?;
     for changed in batch.changed_workflows() {
         let w = changed.row;
         let common = params![
@@ -275,19 +279,12 @@ fn write(tx: &rusqlite::Transaction<'_>, batch: &mut Batch<'_>) -> Result<()> {
             w.updated_at,
             w.closed_at
         ];
-        let updated = match changed.indexed {
-            Indexed::Unchanged => update_workflow.execute(common)?,
-            Indexed::Status => {
-                let mut all = common.to_vec();
-                all.push(&w.status);
-                update_status.execute(all.as_slice())?
-            }
-            Indexed::StatusAndCreated => {
-                let mut all = common.to_vec();
-                all.extend(params![w.status, w.created_at]);
-                update_indexed.execute(all.as_slice())?
-            }
+        let (update, indexed): (_, &[&dyn ToSql]) = match changed.indexed {
+            Indexed::Unchanged => (&mut update_plain, &[]),
+            Indexed::Status => (&mut update_status, &[&w.status]),
+            Indexed::StatusAndCreated => (&mut update_indexed, &[&w.status, &w.created_at]),
         };
+        let updated = update.execute(params_from_iter(common.iter().chain(indexed)))?;
         if updated != 1 {
             return Err(Error::Corrupt(format!(
                 "workflow `{}` left the batch",
