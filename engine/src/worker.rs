@@ -249,7 +249,10 @@ impl Shared {
             _ = seen.changed() => {}
             _ = due => {}
             _ = ext => {}
-            _ = shutdown.changed() => {}
+            // `wait_for`, not `changed`: a shutdown sent while `next_due`
+            // was reading is already the value this receiver starts from,
+            // and `changed` would sleep through it for the poll interval.
+            _ = shutdown.wait_for(|stopping| *stopping) => {}
             _ = tokio::time::sleep(self.config.poll_interval) => {}
         }
         tokio::time::sleep_until(started + MIN_POLL_GAP).await;

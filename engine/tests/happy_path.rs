@@ -1,5 +1,7 @@
 mod common;
 
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use engine::{
@@ -101,4 +103,25 @@ async fn reserve_charge_ship_completes_with_history_in_order() {
     let described = client.describe("o-1").await.unwrap();
     assert!(described.pending_activities.is_empty() && described.pending_timers.is_empty());
     engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn shutdown_while_the_workers_look_for_due_work_returns_at_once() {
+    let db = common::TestDb::new().await;
+    let store = Arc::new(common::Instrumented::new(common::store(&db).await));
+    // Every worker loop finds nothing, then spends 300 ms looking for the
+    // next due task: the shutdown below lands inside that look.
+    store.next_due_delay_ms.store(300, Ordering::SeqCst);
+    let engine = Engine::builder_shared(store.clone())
+        .workflow("order", order)
+        .config(engine::WorkerConfig {
+            poll_interval: Duration::from_secs(120),
+            ..common::fast_config()
+        })
+        .start();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // A loop that missed the shutdown would sleep out the poll interval.
+    tokio::time::timeout(Duration::from_secs(30), engine.shutdown())
+        .await
+        .expect("shutdown returned without waiting for the poll interval");
 }

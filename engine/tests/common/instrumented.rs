@@ -14,8 +14,9 @@ use engine::{
     RunSummary, Timestamp, WorkflowRecord,
 };
 
-/// A store around a real one that counts the history events it hands out
-/// and can fail the next reads of a workflow row as a lost connection would.
+/// A store around a real one that counts the history events it hands out,
+/// can fail the next reads of a workflow row as a lost connection would,
+/// and can slow down the workers' look for the next due task.
 pub struct Instrumented {
     inner: Arc<dyn Store>,
     pub events_read: AtomicU64,
@@ -27,6 +28,8 @@ pub struct Instrumented {
     pub failing_reads: AtomicU32,
     /// Reads of `Store::workflow`, failed or not.
     pub workflow_reads: AtomicU64,
+    /// Milliseconds each `Store::next_due` takes on top of the real one.
+    pub next_due_delay_ms: AtomicU64,
 }
 
 impl Instrumented {
@@ -38,6 +41,7 @@ impl Instrumented {
             eager_starts: AtomicU64::new(0),
             failing_reads: AtomicU32::new(0),
             workflow_reads: AtomicU64::new(0),
+            next_due_delay_ms: AtomicU64::new(0),
         }
     }
 }
@@ -94,6 +98,8 @@ impl Store for Instrumented {
         self.inner.due_timers(n, k).await
     }
     async fn next_due(&self, kind: TaskKind) -> engine::Result<Option<Timestamp>> {
+        let delay = self.next_due_delay_ms.load(Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(delay)).await;
         self.inner.next_due(kind).await
     }
     async fn workflow(&self, id: &str) -> engine::Result<Option<WorkflowRecord>> {
