@@ -102,7 +102,9 @@ async fn fill_copies_closed_workflows_and_lists_them() {
     .expect("bench runs");
     let fill = report.fill.as_ref().expect("a fill");
     assert_eq!((fill.workflows, fill.failed), (250, 5));
-    assert!(fill.events > 250 * 5, "{} events", fill.events);
+    // At least the four rows of an order whose every transition ran
+    // eagerly, per copy (a template whose steps were not eager has more).
+    assert!(fill.event_rows >= 250 * 4, "{} event rows", fill.event_rows);
     let list = report.list.as_ref().expect("list figures");
     // 250 copies, 2 templates (one failed), 5 benchmark orders.
     assert_eq!(list.stored_workflows, 257);

@@ -75,7 +75,10 @@ pub struct FillFigures {
     pub workflows: u64,
     /// Of which failed orders.
     pub failed: u64,
-    pub events: u64,
+    /// `events` rows copied. A row holds the events one transition
+    /// appended, so how many an order has depends on which of its
+    /// transitions ran eagerly (four when all did).
+    pub event_rows: u64,
     pub elapsed_s: f64,
     pub workflows_per_s: f64,
 }
@@ -96,7 +99,7 @@ pub async fn fill(
 
     let base = now_ms() - n as i64 - 1_000;
     let prefix = format!("fill-{tag}-");
-    let mut events = 0;
+    let mut event_rows = 0;
     let mut lo = 0;
     while lo < n {
         let hi = (lo + BATCH).min(n);
@@ -125,7 +128,7 @@ pub async fn fill(
             tx.commit().await?;
             copied
         });
-        events += copied;
+        event_rows += copied;
         progress.inc(hi - lo);
         lo = hi;
     }
@@ -134,7 +137,7 @@ pub async fn fill(
     Ok(FillFigures {
         workflows: n,
         failed: n.div_ceil(failed_every.max(1)),
-        events,
+        event_rows,
         elapsed_s: elapsed,
         workflows_per_s: n as f64 / elapsed.max(1e-9),
     })

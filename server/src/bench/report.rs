@@ -143,8 +143,8 @@ impl fmt::Display for Report {
         if let Some(fill) = &self.fill {
             writeln!(
                 f,
-                "fill:        {} workflows ({} failed), {} events, in {:.1} s ({:.0} workflows/s)",
-                fill.workflows, fill.failed, fill.events, fill.elapsed_s, fill.workflows_per_s
+                "fill:        {} workflows ({} failed), {} event rows, in {:.1} s ({:.0} workflows/s)",
+                fill.workflows, fill.failed, fill.event_rows, fill.elapsed_s, fill.workflows_per_s
             )?;
         }
         if let Some(run) = &self.run {
