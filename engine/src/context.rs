@@ -42,11 +42,12 @@ impl From<StepError> for Failure {
 /// The error a workflow returns: a kind and a message, as recorded.
 pub type WorkflowError = Failure;
 
-/// An operation started by the workflow and its outcome so far.
+/// An operation started by the workflow and its outcome so far. Once the
+/// code has taken the outcome the operation leaves [`State::ops`], so that
+/// a long-running instance holds only what it still waits for.
 enum Op {
     Pending { kind: OpKind, waker: Option<Waker> },
     Done(Result<Value, StepError>),
-    Taken,
 }
 
 #[derive(Clone, PartialEq)]
@@ -133,6 +134,12 @@ impl State {
                 describe(first)
             ));
         }
+    }
+
+    /// Operations started whose outcome the code has not taken yet.
+    #[cfg(test)]
+    pub(crate) fn operations_held(&self) -> usize {
+        self.ops.len()
     }
 
     pub(crate) fn is_replaying(&self) -> bool {
@@ -581,8 +588,8 @@ impl<T: DeserializeOwned> Future for Step<T> {
             ))));
         };
         let outcome = match op {
-            Op::Done(_) => match std::mem::replace(op, Op::Taken) {
-                Op::Done(outcome) => outcome,
+            Op::Done(_) => match st.ops.remove(&self.seq) {
+                Some(Op::Done(outcome)) => outcome,
                 _ => unreachable!("matched Done above"),
             },
             Op::Pending {
@@ -594,7 +601,7 @@ impl<T: DeserializeOwned> Future for Step<T> {
                 .and_then(|q| q.pop_front())
             {
                 Some(payload) => {
-                    *op = Op::Taken;
+                    st.ops.remove(&self.seq);
                     Ok(payload)
                 }
                 None => {
@@ -606,10 +613,6 @@ impl<T: DeserializeOwned> Future for Step<T> {
                 *waker = Some(cx.waker().clone());
                 return Poll::Pending;
             }
-            Op::Taken => Err(StepError::Failed(Failure::new(
-                "Internal",
-                "operation polled after completion",
-            ))),
         };
         Poll::Ready(outcome.and_then(|value| {
             serde_json::from_value(value)

@@ -311,3 +311,54 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "the workflow code panicked".to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::Registry;
+    use serde_json::json;
+
+    #[test]
+    fn a_long_running_instance_holds_only_what_it_still_waits_for() {
+        const STEPS: u32 = 1_000;
+        let mut registry = Registry::default();
+        registry.add_workflow("count", |ctx: WorkflowContext, steps: u32| async move {
+            for i in 0..steps {
+                let _: u32 = ctx.activity("step", &i).await?;
+            }
+            Ok::<_, Failure>(steps)
+        });
+        let run = &registry.workflows["count"].run;
+        let mut instance = Instance::new("count".into(), "w-1".into(), 1, Arc::default());
+        let now = Timestamp::default();
+        let started = Event {
+            id: 1,
+            time: now,
+            kind: EventKind::WorkflowStarted {
+                workflow_type: "count".into(),
+                input: json!(STEPS),
+                retry_of_run: None,
+                resume: Vec::new(),
+            },
+        };
+        instance.advance(run, &[started], now);
+        for seq in 1..=STEPS {
+            let outcome = Event {
+                id: 1 + 3 * u64::from(seq),
+                time: now,
+                kind: EventKind::ActivityCompleted {
+                    seq,
+                    attempt: 1,
+                    result: json!(seq),
+                },
+            };
+            instance.advance(run, &[outcome], now);
+            let held = lock(&instance.state).operations_held();
+            assert!(
+                held <= 1,
+                "after step {seq} the instance holds {held} operations"
+            );
+        }
+        assert!(instance.closed, "the workflow ran all {STEPS} steps");
+    }
+}
