@@ -125,3 +125,35 @@ async fn http_mode_places_orders_through_the_api() {
     assert_eq!(run.outcomes.completed, 5, "{:?}", run.outcomes);
     assert!(report.all_completed());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn steps_mode_runs_long_workflows_and_reports_per_step() {
+    let db = testkit::TestDb::new().await;
+    let report = bench::run(&bench_args(&db, &["--steps", "40", "-n", "3", "-c", "2"]))
+        .await
+        .expect("bench runs");
+    let run = report.run.as_ref().expect("a run");
+    // A workflow that closed with any other count than 40 is an error.
+    assert_eq!(run.outcomes.completed, 3, "{:?}", run.outcomes);
+    assert!(report.all_completed());
+    let steps = run.steps.as_ref().expect("per-step figures");
+    assert_eq!(steps.per_workflow, 40);
+    assert!(steps.per_s > run.throughput_per_s * 39.0, "{steps:?}");
+    assert!(steps.cpu_us_per_step >= 0.0);
+    let json: serde_json::Value = serde_json::from_str(&report.to_json()).expect("json");
+    assert_eq!(json["run"]["steps"]["per_workflow"], 40);
+    assert!(report.to_string().contains("40 per workflow"));
+}
+
+#[tokio::test]
+async fn steps_mode_refuses_http_and_the_failure_scenario() {
+    let db = testkit::TestDb::new().await;
+    for extra in [&["--mode", "http"][..], &["--fail-first-charge"]] {
+        let mut argv = vec!["--steps", "10", "-n", "1"];
+        argv.extend_from_slice(extra);
+        let error = bench::run(&bench_args(&db, &argv))
+            .await
+            .expect_err("refused");
+        assert!(error.to_string().contains("--steps"), "{error}");
+    }
+}

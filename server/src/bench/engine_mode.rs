@@ -3,11 +3,16 @@
 //! answering at once, in process. What is measured is the engine and its
 //! store: the workflow's replay and commands, the activity hand-offs, the
 //! group commits.
+//!
+//! With `--steps K` each workflow is instead `bench_steps`: K sequential
+//! steps of one instant activity, to show what a step costs as a
+//! workflow's history grows.
 
 use std::time::Duration;
 
 use engine::{
-    ActivityContext, ActivityError, ActivityOptions, Engine, EngineBuilder, WorkerConfig,
+    ActivityContext, ActivityError, ActivityOptions, Engine, EngineBuilder, Execution,
+    WorkerConfig, WorkflowContext, WorkflowError,
 };
 
 use crate::orders::activities::{
@@ -34,6 +39,19 @@ const UNIT_PRICE_CENTS: i64 = 499;
 /// What the failure scenario's first charge attempts answer.
 pub const SCENARIO_ERROR_KIND: &str = "Unavailable";
 
+/// The workflow of `--steps`, and its one activity.
+pub const STEPS_WORKFLOW: &str = "bench_steps";
+const STEP: &str = "bench_step";
+
+/// What each client runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Workload {
+    /// `process_order`, placed as the API places it.
+    Orders,
+    /// `bench_steps` of this many steps.
+    Steps(u64),
+}
+
 /// How the in-process activities behave.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Scenario {
@@ -50,9 +68,24 @@ pub fn charge_options() -> ActivityOptions {
     options
 }
 
-/// Registers `process_order` and the five instant activities.
+/// `bench_steps`: `steps` activity calls one after the other, each
+/// waiting for the one before; the result counts them.
+async fn steps(ctx: WorkflowContext, steps: u64) -> Result<u64, WorkflowError> {
+    let mut done = 0u64;
+    for _ in 0..steps {
+        done = ctx.activity(STEP, &done).await?;
+    }
+    Ok(done)
+}
+
+/// Registers `process_order` with its five instant activities, and
+/// `bench_steps` with its one.
 pub fn register(builder: EngineBuilder, scenario: Scenario) -> EngineBuilder {
     builder
+        .workflow(STEPS_WORKFLOW, steps)
+        .activity(STEP, |_, done: u64| async move {
+            Ok::<_, ActivityError>(done + 1)
+        })
         .workflow(WORKFLOW_TYPE, workflow::process_order)
         .activity_with(
             RESERVE,
@@ -157,16 +190,55 @@ pub fn order_request(id: &str) -> OrderRequest {
 pub struct EngineTarget {
     engine: Engine,
     client: engine::Client,
+    workload: Workload,
 }
 
 impl EngineTarget {
     /// Starts an engine on `store` with `serve`'s worker settings.
-    pub fn start(store: &BenchStore, scenario: Scenario, config: WorkerConfig) -> Self {
+    pub fn start(
+        store: &BenchStore,
+        workload: Workload,
+        scenario: Scenario,
+        config: WorkerConfig,
+    ) -> Self {
         let engine = register(Engine::builder_shared(store.shared()), scenario)
             .config(config)
             .start();
         let client = engine.client();
-        Self { engine, client }
+        Self {
+            engine,
+            client,
+            workload,
+        }
+    }
+
+    /// Runs one workflow of the workload under `id` and waits until it
+    /// ends.
+    pub async fn run(&self, id: &str, timeout: Duration) -> anyhow::Result<engine::WorkflowRecord> {
+        match self.workload {
+            Workload::Orders => self.run_order(id, USER, timeout).await,
+            Workload::Steps(k) => self.run_steps(id, k, timeout).await,
+        }
+    }
+
+    /// Runs `bench_steps` of `k` steps under `id`; an error unless it
+    /// completed with every step counted.
+    async fn run_steps(
+        &self,
+        id: &str,
+        k: u64,
+        timeout: Duration,
+    ) -> anyhow::Result<engine::WorkflowRecord> {
+        let record = match self.client.execute(STEPS_WORKFLOW, id, &k, timeout).await? {
+            Execution::Closed(record) => *record,
+            Execution::AlreadyStarted(_) => anyhow::bail!("`{id}` was already started"),
+        };
+        if record.status == engine::WorkflowStatus::Completed
+            && record.result != Some(serde_json::json!(k))
+        {
+            anyhow::bail!("`{id}` completed with {:?}, not {k} steps", record.result);
+        }
+        Ok(record)
     }
 
     /// Places an order under `id` as `user` (validated and started as the

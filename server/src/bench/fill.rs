@@ -19,7 +19,7 @@ use indicatif::ProgressBar;
 use serde::Serialize;
 
 use super::database::{BenchStore, with_pool};
-use super::engine_mode::{DECLINED_USER, EngineTarget, Scenario, USER};
+use super::engine_mode::{DECLINED_USER, EngineTarget, Scenario, USER, Workload};
 
 /// Workflows copied per transaction.
 const BATCH: u64 = 25_000;
@@ -145,7 +145,12 @@ pub async fn fill(
 
 /// Runs the two template orders to their end on the engine.
 async fn run_templates(store: &BenchStore, ok: &str, failed: &str) -> anyhow::Result<()> {
-    let target = EngineTarget::start(store, Scenario::default(), WorkerConfig::default());
+    let target = EngineTarget::start(
+        store,
+        Workload::Orders,
+        Scenario::default(),
+        WorkerConfig::default(),
+    );
     let result = async {
         for (id, user, expected) in [
             (ok, USER, WorkflowStatus::Completed),

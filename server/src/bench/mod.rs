@@ -17,6 +17,7 @@
 //! steadfast bench --mode http -n 5000
 //! steadfast bench --database-url postgres://postgres@127.0.0.1:5432/steadfast_bench
 //! steadfast bench --fail-first-charge -n 2000
+//! steadfast bench --steps 1000 -n 100             # 100 workflows of 1,000 steps each
 //! steadfast bench --fill 1000000 -n 0              # then time the list queries
 //! steadfast bench --json                           # one JSON line
 //! ```
@@ -41,7 +42,7 @@ pub use report::Report;
 
 use database::{BenchStore, Location, sqlite_bytes};
 use engine::WorkerConfig;
-use engine_mode::{EngineTarget, Scenario};
+use engine_mode::{EngineTarget, Scenario, Workload};
 use http_mode::HttpTarget;
 use report::RunFigures;
 use runner::Target;
@@ -78,6 +79,12 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<Report> {
              faults are random (an error rate), not \"the first attempt\""
         );
     }
+    if args.steps.is_some() && (args.mode == Mode::Http || args.fail_first_charge) {
+        anyhow::bail!(
+            "--steps runs `bench_steps` on the engine: it goes with neither --mode http nor \
+             --fail-first-charge"
+        );
+    }
     let mut location = Location::new(args.database_url.as_deref(), args.data_dir.as_deref())?;
     if args.keep {
         location.keep();
@@ -102,7 +109,10 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<Report> {
         ..WorkerConfig::default()
     };
     let target = Arc::new(match args.mode {
-        Mode::Engine => Target::Engine(EngineTarget::start(&store, scenario, config)),
+        Mode::Engine => {
+            let workload = args.steps.map_or(Workload::Orders, Workload::Steps);
+            Target::Engine(EngineTarget::start(&store, workload, scenario, config))
+        }
         Mode::Http => Target::Http(Box::new(
             HttpTarget::start(args, &location, args.workflows as u64).await?,
         )),
@@ -132,6 +142,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<Report> {
             result,
             args.workflows,
             args.concurrency,
+            args.steps,
             usage,
             peak,
             bytes_after as i64 - bytes_before as i64,

@@ -59,6 +59,11 @@ pub struct BenchArgs {
     /// retryable error) and succeeds on the retry 100 ms later. Engine mode.
     #[arg(long)]
     pub fail_first_charge: bool,
+    /// Each workflow is `bench_steps`, this many sequential steps of an
+    /// instant activity, instead of an order (engine mode): what a step
+    /// costs as a workflow's history grows.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub steps: Option<u64>,
     /// First fill the database with this many closed `process_order`
     /// workflows: SQL copies of the rows the engine wrote for two real ones
     /// (one completed, one failed), in batches.

@@ -33,6 +33,19 @@ pub struct RunFigures {
     /// Growth of the engine's database during the run.
     pub database_growth_bytes: i64,
     pub bytes_per_workflow: f64,
+    /// Per step, when each workflow was `bench_steps` (`--steps`).
+    pub steps: Option<StepFigures>,
+}
+
+/// What a step of `bench_steps` cost: the run's figures divided by the
+/// steps of the workflows that closed.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepFigures {
+    pub per_workflow: u64,
+    pub per_s: f64,
+    /// CPU (user + system) of this process per step, in microseconds.
+    pub cpu_us_per_step: f64,
+    pub bytes_per_step: f64,
 }
 
 impl RunFigures {
@@ -40,6 +53,7 @@ impl RunFigures {
         result: RunResult,
         workflows: usize,
         concurrency: usize,
+        steps_per_workflow: Option<u64>,
         usage: Usage,
         peak_rss_bytes: u64,
         database_growth_bytes: i64,
@@ -47,7 +61,17 @@ impl RunFigures {
         let closed = result.latencies.len();
         let per = |seconds: f64| seconds * 1e3 / closed.max(1) as f64;
         let elapsed_s = result.elapsed.as_secs_f64();
+        let steps = steps_per_workflow.map(|k| {
+            let steps = (closed as u64 * k).max(1) as f64;
+            StepFigures {
+                per_workflow: k,
+                per_s: steps / elapsed_s.max(1e-9),
+                cpu_us_per_step: usage.cpu.total_s() * 1e6 / steps,
+                bytes_per_step: database_growth_bytes as f64 / steps,
+            }
+        });
         Self {
+            steps,
             workflows,
             concurrency,
             throughput_per_s: closed as f64 / elapsed_s.max(1e-9),
@@ -162,6 +186,13 @@ impl fmt::Display for Report {
                 "throughput:  {:.0} workflows/s ({:.2} s)",
                 run.throughput_per_s, run.elapsed_s
             )?;
+            if let Some(s) = &run.steps {
+                writeln!(
+                    f,
+                    "steps:       {} per workflow: {:.0} steps/s, {:.1} µs CPU and {:.0} bytes per step",
+                    s.per_workflow, s.per_s, s.cpu_us_per_step, s.bytes_per_step
+                )?;
+            }
             let l = &run.latency;
             writeln!(
                 f,

@@ -10,7 +10,7 @@ use engine::WorkflowStatus;
 use indicatif::ProgressBar;
 use serde::Serialize;
 
-use super::engine_mode::{EngineTarget, USER};
+use super::engine_mode::EngineTarget;
 use super::http_mode::HttpTarget;
 
 /// What the clients drive.
@@ -20,14 +20,11 @@ pub enum Target {
 }
 
 impl Target {
-    /// Places order `id` and waits until its workflow has closed.
-    pub async fn run_order(
-        &self,
-        id: &str,
-        timeout: Duration,
-    ) -> anyhow::Result<engine::WorkflowRecord> {
+    /// Starts workflow `id` (an order, unless the engine runs `--steps`)
+    /// and waits until it has closed.
+    pub async fn run(&self, id: &str, timeout: Duration) -> anyhow::Result<engine::WorkflowRecord> {
         match self {
-            Target::Engine(t) => t.run_order(id, USER, timeout).await,
+            Target::Engine(t) => t.run(id, timeout).await,
             Target::Http(t) => {
                 t.start_order(id).await?;
                 Ok(t.client().wait_closed(id, timeout).await?)
@@ -120,7 +117,7 @@ pub async fn run(
                     }
                     let id = format!("{prefix}{i}");
                     let t0 = Instant::now();
-                    match target.run_order(&id, timeout).await {
+                    match target.run(&id, timeout).await {
                         Ok(record) => {
                             latencies.push(t0.elapsed());
                             match record.status {
