@@ -146,7 +146,7 @@ impl PostgresStore {
         let commit_pool = PgPoolOptions::new()
             .max_connections(Self::WRITERS as u32)
             .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_lazy_with(queue_options);
+            .connect_lazy_with(queue_options.options([("enable_bitmapscan", "off")]));
         // The listener keeps its connection for good, outside the pool that
         // queries share.
         let listen_pool = PgPoolOptions::new()

@@ -49,8 +49,17 @@ pub(crate) async fn commit(
     .bind(&ids)
     .fetch_all(&mut *tx)
     .await?;
+    // The ids first, by plain index scans (the writers' connections plan
+    // without bitmap scans): a step deletes its task row, and until
+    // autovacuum comes a workflow's key range in the index holds an entry
+    // per step it ran. A bitmap scan visits every one of those dead rows on
+    // every commit, so a step of a long workflow cost O(steps so far); a
+    // plain index scan marks the entries of rows dead to everyone, and
+    // later scans skip them.
     let tasks: Vec<TaskRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {TASK_COLUMNS} FROM tasks WHERE workflow_id = ANY($1) OR id = ANY($2) \
+        "SELECT {TASK_COLUMNS} FROM tasks WHERE id IN ( \
+             SELECT id FROM tasks WHERE workflow_id = ANY($1) \
+             UNION ALL SELECT unnest($2::BIGINT[])) \
          ORDER BY id FOR UPDATE"
     )))
     .bind(&ids)
