@@ -563,10 +563,10 @@ async fn a_long_workflow_commits_without_rereading_its_deleted_task_rows() {
     // commit loads the workflow's task rows: a bitmap scan visits the dead
     // entries each time (21.5 per load here, growing with the steps), a
     // plain index scan marks them and skips them (1.0). A backend reports
-    // its counts when it exits.
+    // its counts when it exits, or after 10 s idle: wait up to 30 s.
     let mut admin = sqlx::PgConnection::connect(&db.url).await.unwrap();
     let mut read_per_scan = None;
-    for _ in 0..150 {
+    for _ in 0..300 {
         let (scans, read): (i64, i64) = sqlx::query_as(
             "SELECT idx_scan, idx_tup_read FROM pg_stat_user_indexes \
              WHERE indexrelname = 'tasks_workflow_id_run_kind_seq_key'",
