@@ -24,6 +24,7 @@ pub mod engine;
 pub mod error;
 pub mod history;
 mod instance;
+mod instance_cache;
 mod registry;
 pub mod retry;
 pub mod store;

@@ -1,7 +1,6 @@
 //! The loops that do the work: claim workflow tasks and advance instances,
 //! claim activity tasks and run them, fire due timers.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -14,6 +13,7 @@ use crate::clock::{Clock, Timestamp};
 use crate::error::Result;
 use crate::history::{Event, EventKind, Failure};
 use crate::instance::{Activation, Instance};
+use crate::instance_cache::{InstanceCache, Key, Marker};
 use crate::registry::{Registry, WorkflowEntry};
 use crate::store::{
     ActivityTask, Closing, Handoff, Store, TaskKind, Transition, WorkflowTask, WorkflowTaskOutcome,
@@ -62,23 +62,28 @@ impl Default for WorkerConfig {
 
 /// A workflow task run ahead of its commit, to cache once it committed.
 pub(crate) struct RanTask {
-    key: (String, u32),
+    key: Key,
     instance: Instance,
     /// Events it appends.
     appended: u64,
     closed_as: Option<WorkflowStatus>,
     started: std::time::Instant,
+    /// Tells outcomes of this run that its instance is on its way back.
+    committing: Marker,
 }
 
 impl RanTask {
-    /// `instance` of `key` made `activation`, starting at `started`.
+    /// `instance` of `key` made `activation`, starting at `started`; marks
+    /// `key` in `cache` as being committed until this is dropped.
     fn new(
-        key: (String, u32),
+        cache: &InstanceCache,
+        key: Key,
         instance: Instance,
         activation: &Activation,
         started: std::time::Instant,
     ) -> Self {
         Self {
+            committing: cache.committing(&key),
             key,
             instance,
             appended: activation.events.len() as u64,
@@ -101,7 +106,7 @@ pub(crate) struct Shared {
     pub(crate) closings: Arc<Closings>,
     workflow_permits: Arc<Semaphore>,
     activity_permits: Arc<Semaphore>,
-    cache: std::sync::Mutex<HashMap<(String, u32), Instance>>,
+    cache: InstanceCache,
 }
 
 impl Shared {
@@ -117,6 +122,7 @@ impl Shared {
         Self {
             workflow_permits: Arc::new(Semaphore::new(config.workflow_concurrency)),
             activity_permits: Arc::new(Semaphore::new(config.activity_concurrency)),
+            cache: InstanceCache::new(config.cache_capacity),
             store,
             registry,
             clock,
@@ -125,26 +131,7 @@ impl Shared {
             work,
             shutdown: watch::channel(false).0,
             closings,
-            cache: std::sync::Mutex::new(HashMap::new()),
         }
-    }
-
-    fn take_cached(&self, key: &(String, u32)) -> Option<Instance> {
-        self.cache
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(key)
-    }
-
-    fn put_cached(&self, key: (String, u32), instance: Instance) {
-        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        if cache.len() >= self.config.cache_capacity {
-            // Evict an arbitrary instance: it will replay from history if needed.
-            if let Some(victim) = cache.keys().next().cloned() {
-                cache.remove(&victim);
-            }
-        }
-        cache.insert(key, instance);
     }
 
     /// Records a committed workflow task (metrics) and caches its instance
@@ -158,6 +145,7 @@ impl Shared {
             appended,
             closed_as,
             started,
+            committing,
         } = ran;
         metrics::histogram!("steadfast_workflow_task_seconds")
             .record(started.elapsed().as_secs_f64());
@@ -174,8 +162,10 @@ impl Shared {
         }
         if !instance.closed {
             instance.own = first_event_id..first_event_id + appended;
-            self.put_cached(key, instance);
+            self.cache.put(key, instance);
         }
+        // Only now: whoever waits for the instance finds it kept.
+        drop(committing);
     }
 
     /// Eager start: runs a new workflow's first task on its `WorkflowStarted`
@@ -212,7 +202,13 @@ impl Shared {
             },
         };
         let activation = instance.advance(&entry.run, std::slice::from_ref(&event), now);
-        let ran = RanTask::new((id.to_string(), 1), instance, &activation, started);
+        let ran = RanTask::new(
+            &self.cache,
+            (id.to_string(), 1),
+            instance,
+            &activation,
+            started,
+        );
         Some((activation.into_outcome(), ran))
     }
 
@@ -360,7 +356,7 @@ async fn process_workflow_task(shared: &Shared, task: WorkflowTask) -> Result<()
         return Ok(());
     };
 
-    let mut instance = shared.take_cached(&key);
+    let mut instance = shared.cache.take(&key);
     let next_unseen = instance.as_ref().map_or(Some(1), Instance::next_unseen);
     let carried_fits = task
         .new_events
@@ -400,7 +396,7 @@ async fn process_workflow_task(shared: &Shared, task: WorkflowTask) -> Result<()
     });
     let started = std::time::Instant::now();
     let activation = instance.advance(&entry.run, &events, now);
-    let ran = RanTask::new(key, instance, &activation, started);
+    let ran = RanTask::new(&shared.cache, key, instance, &activation, started);
     let applied = shared
         .writer
         .commit(Transition::CompleteWorkflowTask {
@@ -586,11 +582,15 @@ async fn complete_activity(
     now: crate::clock::Timestamp,
 ) -> Result<()> {
     let key = (workflow_id.clone(), run);
-    let cached = shared.take_cached(&key).and_then(|instance| {
-        let outcome_id = instance.next_unseen()?;
-        let entry = shared.registry.workflows.get(&instance.workflow_type)?;
-        Some((instance, outcome_id, entry))
-    });
+    let cached = shared
+        .cache
+        .take_after_commit(&key)
+        .await
+        .and_then(|instance| {
+            let outcome_id = instance.next_unseen()?;
+            let entry = shared.registry.workflows.get(&instance.workflow_type)?;
+            Some((instance, outcome_id, entry))
+        });
     let Some((mut instance, outcome_id, entry)) = cached else {
         let plain = Transition::CompleteActivity {
             task,
@@ -608,7 +608,7 @@ async fn complete_activity(
         kind: outcome.clone(),
     };
     let activation = instance.advance(&entry.run, std::slice::from_ref(&event), now);
-    let ran = RanTask::new(key, instance, &activation, started);
+    let ran = RanTask::new(&shared.cache, key, instance, &activation, started);
     let applied = shared
         .writer
         .commit(Transition::CompleteActivityEagerly {

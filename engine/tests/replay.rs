@@ -219,13 +219,11 @@ async fn a_thousand_sequential_steps_cost_linear_history_reads() {
     );
     // The start committed with the first workflow task, and each activity's
     // outcome with the workflow task it woke: the instance stayed cached in
-    // this process.
+    // this process. Every one, the first included: the first activity is
+    // handed over by the start's commit and usually finishes before the
+    // start's caller has kept the instance (999 of 1,000 without the wait).
     assert_eq!(counting.eager_starts.load(Ordering::SeqCst), 1);
     let eager = counting.eager_commits.load(Ordering::SeqCst);
-    eprintln!("eager: {eager}");
-    assert!(
-        eager > STEPS * 9 / 10,
-        "{eager} of {STEPS} outcomes committed eagerly"
-    );
+    assert_eq!(eager, STEPS, "outcomes committed eagerly");
     engine.shutdown().await;
 }
