@@ -56,24 +56,16 @@ impl InstanceCache {
 
     /// Takes the instance of `key`, if one is kept.
     pub(crate) fn take(&self, key: &Key) -> Option<Instance> {
-        let mut slots = self.lock();
-        match slots.get(key) {
-            Some(Slot::Kept(_)) => match slots.remove(key) {
-                Some(Slot::Kept(instance)) => Some(instance),
-                _ => None,
-            },
-            _ => None,
-        }
+        take_kept(&mut self.lock(), key)
     }
 
     /// Takes the instance of `key`; if it is being committed, first waits
     /// (at most [`WAIT_FOR_COMMIT`]) until that commit is answered.
     pub(crate) async fn take_after_commit(&self, key: &Key) -> Option<Instance> {
         let mut answered = {
-            let slots = self.lock();
+            let mut slots = self.lock();
             let Some(Slot::Committing(notify)) = slots.get(key) else {
-                drop(slots);
-                return self.take(key);
+                return take_kept(&mut slots, key);
             };
             // Registered under the lock, so the marker's notification,
             // sent after it leaves the map, cannot be missed.
@@ -86,7 +78,7 @@ impl InstanceCache {
     }
 
     /// Keeps `instance` for its next task, evicting another if full.
-    pub(crate) fn put(&self, key: Key, instance: Instance) {
+    fn put(&self, key: Key, instance: Instance) {
         let mut slots = self.lock();
         if slots.len() >= self.capacity {
             // Evict an arbitrary kept instance: it will replay from history
@@ -102,10 +94,10 @@ impl InstanceCache {
         slots.insert(key, Slot::Kept(instance));
     }
 
-    /// Marks `key` as being committed until the returned marker is dropped
-    /// (after the instance was [`put`](Self::put) back, or not). A key that
-    /// already holds an instance or a marker is left as it is.
-    pub(crate) fn committing(&self, key: &Key) -> Marker {
+    /// Marks `key` as being committed until the returned marker keeps the
+    /// instance ([`Marker::keep`]) or is dropped. A key that already holds
+    /// an instance or a marker is left as it is until then.
+    pub(crate) fn committing(&self, key: Key) -> Marker {
         let notify = match self.lock().entry(key.clone()) {
             Entry::Vacant(slot) => {
                 let notify = Arc::new(Notify::new());
@@ -116,18 +108,40 @@ impl InstanceCache {
         };
         Marker {
             cache: self.clone(),
-            key: key.clone(),
+            key,
             notify,
         }
     }
 }
 
-/// A key's "being committed" mark; dropping it removes the mark (unless
-/// an instance replaced it) and wakes whoever waits for the instance.
+/// The instance kept under `key`, taken out; a marker stays where it is.
+fn take_kept(slots: &mut HashMap<Key, Slot>, key: &Key) -> Option<Instance> {
+    match slots.get(key) {
+        Some(Slot::Kept(_)) => match slots.remove(key) {
+            Some(Slot::Kept(instance)) => Some(instance),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// A key's "being committed" mark. [`keep`](Self::keep) replaces it with
+/// the committed instance; dropping it instead removes it. Either way
+/// whoever waits for the instance is woken once the slot is settled.
 pub(crate) struct Marker {
     cache: InstanceCache,
     key: Key,
     notify: Option<Arc<Notify>>,
+}
+
+impl Marker {
+    /// Keeps `instance` under the marked key for its next task.
+    pub(crate) fn keep(mut self, instance: Instance) {
+        self.cache.put(std::mem::take(&mut self.key), instance);
+        if let Some(notify) = self.notify.take() {
+            notify.notify_waiters();
+        }
+    }
 }
 
 impl Drop for Marker {

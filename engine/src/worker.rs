@@ -62,19 +62,20 @@ impl Default for WorkerConfig {
 
 /// A workflow task run ahead of its commit, to cache once it committed.
 pub(crate) struct RanTask {
-    key: Key,
     instance: Instance,
     /// Events it appends.
     appended: u64,
     closed_as: Option<WorkflowStatus>,
     started: std::time::Instant,
-    /// Tells outcomes of this run that its instance is on its way back.
+    /// Tells outcomes of this run that its instance is on its way back, and
+    /// keeps it.
     committing: Marker,
 }
 
 impl RanTask {
     /// `instance` of `key` made `activation`, starting at `started`; marks
-    /// `key` in `cache` as being committed until this is dropped.
+    /// `key` in `cache` as being committed until its instance is kept or
+    /// this is dropped.
     fn new(
         cache: &InstanceCache,
         key: Key,
@@ -83,8 +84,7 @@ impl RanTask {
         started: std::time::Instant,
     ) -> Self {
         Self {
-            committing: cache.committing(&key),
-            key,
+            committing: cache.committing(key),
             instance,
             appended: activation.events.len() as u64,
             closed_as: activation.closing.as_ref().map(|c| c.status),
@@ -140,7 +140,6 @@ impl Shared {
     /// durable state and is dropped (it will replay).
     fn after_workflow_task(&self, ran: RanTask, first_event_id: Option<u64>) {
         let RanTask {
-            key,
             mut instance,
             appended,
             closed_as,
@@ -162,10 +161,8 @@ impl Shared {
         }
         if !instance.closed {
             instance.own = first_event_id..first_event_id + appended;
-            self.cache.put(key, instance);
+            committing.keep(instance);
         }
-        // Only now: whoever waits for the instance finds it kept.
-        drop(committing);
     }
 
     /// Eager start: runs a new workflow's first task on its `WorkflowStarted`
